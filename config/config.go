@@ -1,0 +1,375 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Config is config.yaml: how the daemon runs and who the departments are. The plan itself is
+// in the tasks file it names (see Plan).
+type Config struct {
+	Timezone    string              `yaml:"timezone"`
+	Language    string              `yaml:"language"`
+	Tasks       string              `yaml:"tasks"`
+	Telegram    Telegram            `yaml:"telegram"`
+	Store       Store               `yaml:"store"`
+	Schedule    Schedule            `yaml:"schedule"`
+	Supervisors Chat                `yaml:"supervisors"`
+	Departments map[string]Chat     `yaml:"departments"`
+	Groups      map[string][]string `yaml:"groups"`
+	Aliases     map[string]string   `yaml:"aliases"`
+	HTTP        HTTP                `yaml:"http"`
+
+	// Set by Load and Validate.
+	File     string         `yaml:"-"` // the path it was read from
+	Location *time.Location `yaml:"-"`
+	// DepartmentNames lists the departments in the order config.yaml gives them, which is the
+	// order people expect to read them in; Go maps have none.
+	DepartmentNames []string `yaml:"-"`
+
+	doc *document
+}
+
+// Telegram is how the bot talks to Telegram.
+type Telegram struct {
+	Token   Secret  `yaml:"token"`
+	APIURL  string  `yaml:"api_url"`
+	Mode    string  `yaml:"mode"`
+	Admins  []int64 `yaml:"admins"`
+	Webhook Webhook `yaml:"webhook"`
+}
+
+// Webhook is used when Telegram.Mode is "webhook": Telegram posts updates to URL, which must
+// reach the daemon's Listen address.
+type Webhook struct {
+	URL         string `yaml:"url"`
+	SecretToken Secret `yaml:"secret_token"`
+	Listen      string `yaml:"listen"` // empty: the http.listen address
+}
+
+// Store says where progress is kept.
+type Store struct {
+	URL    string `yaml:"url"`    // empty: the embedded file at Path; redis://host:6379/0 for Redis
+	Path   string `yaml:"path"`   // the embedded store's file, relative to config.yaml
+	Prefix string `yaml:"prefix"` // every key or row is under it, so several bots can share one store
+}
+
+// Schedule is when nudges and digests go out.
+type Schedule struct {
+	Nudge        string     `yaml:"nudge"`
+	Digest       string     `yaml:"digest"`
+	RemindBefore []Duration `yaml:"remind_before"`
+	OverdueEvery Duration   `yaml:"overdue_every"`
+	StaleAfter   Duration   `yaml:"stale_after"`
+}
+
+// Chat is a Telegram chat id; 0 means not bound yet.
+type Chat struct {
+	Chat int64 `yaml:"chat"`
+}
+
+// HTTP is the daemon's own server: /healthz, /metrics and the webhook.
+type HTTP struct {
+	Listen string `yaml:"listen"`
+}
+
+// Secret is a value that must never reach a log or an error message.
+type Secret string
+
+func (Secret) String() string { return "<secret>" }
+
+// DefaultAPIURL is Telegram's own Bot API server.
+const DefaultAPIURL = "https://api.telegram.org"
+
+// Default returns the settings a config.yaml starts from: every key it leaves out keeps these.
+func Default() *Config {
+	return &Config{
+		Timezone: "Asia/Shanghai",
+		Language: "zh",
+		Tasks:    "tasks.yaml",
+		Telegram: Telegram{Mode: "polling"},
+		Store:    Store{Path: "data/duban.db", Prefix: "duban:"},
+		Schedule: Schedule{
+			Nudge:        "0 9 * * 1-5",
+			Digest:       "0 9 * * 1",
+			RemindBefore: []Duration{days(30), days(14), days(7), days(3), days(1)},
+			OverdueEvery: days(7),
+			StaleAfter:   days(14),
+		},
+		HTTP: HTTP{Listen: "127.0.0.1:8080"},
+	}
+}
+
+func days(n int) Duration { return Duration(time.Duration(n) * 24 * time.Hour) }
+
+// Environment variables that beat the file, so that a secret or a deployment's store need not
+// be written into it.
+const (
+	EnvToken  = "TELEGRAM_BOT_TOKEN"
+	EnvAPIURL = "TELEGRAM_API_URL"
+	EnvStore  = "DUBAN_STORE"
+)
+
+// LoadConfig reads and validates config.yaml.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return ParseConfig(path, data, os.LookupEnv)
+}
+
+// ParseConfig is LoadConfig on bytes already read: defaults, then ${VAR} expansion, then a
+// strict decode, then the environment overrides, then Validate.
+func ParseConfig(file string, data []byte, env func(string) (string, bool)) (*Config, error) {
+	errs := &errorList{file: file}
+	c := Default()
+	expanded := expandEnv(data, env)
+	c.doc = decodeStrict(expanded, c, errs, nil)
+	if c.doc == nil {
+		return nil, errs.err()
+	}
+	c.File = file
+	for name, set := range map[string]func(string){
+		EnvToken:  func(v string) { c.Telegram.Token = Secret(v) },
+		EnvAPIURL: func(v string) { c.Telegram.APIURL = v },
+		EnvStore:  func(v string) { c.Store.URL = v },
+	} {
+		if v, ok := env(name); ok && v != "" {
+			set(v)
+		}
+	}
+	c.validate(errs)
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Validate checks a Config built in code the same way a loaded one is checked.
+func (c *Config) Validate() error {
+	errs := &errorList{file: c.File}
+	c.validate(errs)
+	return errs.err()
+}
+
+var (
+	cronParser  = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+	secretRe    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+	languageSet = []string{"zh", "en"}
+)
+
+// ParseCron reads a schedule in the syntax config.yaml uses: robfig/cron with optional
+// seconds and descriptors such as @every 1h.
+func ParseCron(spec string) (cron.Schedule, error) { return cronParser.Parse(spec) }
+
+func (c *Config) validate(errs *errorList) {
+	d := c.doc
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil || c.Timezone == "" {
+		errs.add(d.line("timezone"), "timezone", "unknown time zone %q (want an IANA name such as Asia/Shanghai)", c.Timezone)
+	} else {
+		c.Location = loc
+	}
+	if !slices.Contains(languageSet, c.Language) {
+		errs.add(d.line("language"), "language", "want zh or en, got %q", c.Language)
+	}
+	if strings.TrimSpace(c.Tasks) == "" {
+		errs.add(d.line("tasks"), "tasks", "empty: name the tasks file, such as tasks.yaml")
+	}
+
+	c.validateTelegram(errs)
+
+	if c.Store.URL != "" {
+		u, err := url.Parse(c.Store.URL)
+		if err != nil || !slices.Contains([]string{"redis", "rediss", "unix"}, u.Scheme) {
+			errs.add(d.line("store", "url"), "store.url", "want empty (the embedded store) or a redis://, rediss:// or unix:// URL, got %q", redactURL(c.Store.URL))
+		}
+	} else if strings.TrimSpace(c.Store.Path) == "" {
+		errs.add(d.line("store", "path"), "store.path", "empty: name the embedded store's file, such as data/duban.db")
+	}
+	if c.Store.Prefix == "" || strings.ContainsAny(c.Store.Prefix, " \t\n") {
+		errs.add(d.line("store", "prefix"), "store.prefix", "want a non-empty prefix without spaces, such as \"duban:\", got %q", c.Store.Prefix)
+	}
+
+	for _, s := range []struct{ key, spec string }{{"nudge", c.Schedule.Nudge}, {"digest", c.Schedule.Digest}} {
+		if _, err := ParseCron(s.spec); err != nil {
+			errs.add(d.line("schedule", s.key), "schedule."+s.key, "bad cron schedule %q: %v", s.spec, err)
+		}
+	}
+	seen := map[Duration]bool{}
+	for _, before := range c.Schedule.RemindBefore {
+		if seen[before] {
+			errs.add(d.line("schedule", "remind_before"), "schedule.remind_before", "%s is listed twice", before)
+		}
+		seen[before] = true
+	}
+
+	if c.HTTP.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+			errs.add(d.line("http", "listen"), "http.listen", "want host:port such as 127.0.0.1:8080, got %q", c.HTTP.Listen)
+		}
+	}
+
+	c.validateDepartments(errs)
+}
+
+func (c *Config) validateTelegram(errs *errorList) {
+	d, t := c.doc, c.Telegram
+	if t.APIURL != "" {
+		if u, err := url.Parse(t.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs.add(d.line("telegram", "api_url"), "telegram.api_url", "want an http:// or https:// URL, got %q", t.APIURL)
+		}
+	}
+	if strings.ContainsAny(string(t.Token), " \t\n/") {
+		errs.add(d.line("telegram", "token"), "telegram.token", "has spaces or slashes: copy the token exactly as @BotFather gave it")
+	}
+	switch t.Mode {
+	case "polling":
+	case "webhook":
+		if u, err := url.Parse(t.Webhook.URL); t.Webhook.URL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs.add(d.line("telegram", "webhook", "url"), "telegram.webhook.url", "webhook mode needs the public https:// URL that Telegram posts updates to, got %q", t.Webhook.URL)
+		}
+		if !secretRe.MatchString(string(t.Webhook.SecretToken)) {
+			errs.add(d.line("telegram", "webhook", "secret_token"), "telegram.webhook.secret_token", "webhook mode needs a secret token of 1-256 characters A-Z a-z 0-9 _ -")
+		}
+		if t.Webhook.Listen != "" {
+			if _, _, err := net.SplitHostPort(t.Webhook.Listen); err != nil {
+				errs.add(d.line("telegram", "webhook", "listen"), "telegram.webhook.listen", "want host:port such as 0.0.0.0:8443, got %q", t.Webhook.Listen)
+			}
+		}
+	default:
+		errs.add(d.line("telegram", "mode"), "telegram.mode", "want polling or webhook, got %q", t.Mode)
+	}
+	for i, id := range t.Admins {
+		if id <= 0 {
+			errs.add(d.line("telegram", "admins", i), fmt.Sprintf("telegram.admins[%d]", i), "want a Telegram user id (a positive number), got %d", id)
+		}
+	}
+}
+
+// validateDepartments checks that every name used anywhere resolves to departments, in file
+// order so that the first error a person reads is the first one in the file.
+func (c *Config) validateDepartments(errs *errorList) {
+	d := c.doc
+	c.DepartmentNames = orderedKeys(d, "departments", c.Departments)
+
+	chats := map[int64]string{}
+	if c.Supervisors.Chat != 0 {
+		chats[c.Supervisors.Chat] = "the supervisors chat"
+	}
+	for _, name := range c.DepartmentNames {
+		if strings.TrimSpace(name) == "" {
+			errs.add(d.keyLine("departments", name), "departments", "a department has an empty name")
+			continue
+		}
+		chat := c.Departments[name].Chat
+		if chat == 0 {
+			continue
+		}
+		if other, ok := chats[chat]; ok {
+			errs.add(d.line("departments", name, "chat"), "departments."+name+".chat", "chat %d is already %s: each department needs its own chat", chat, other)
+			continue
+		}
+		chats[chat] = "department " + name + "'s"
+	}
+
+	for _, g := range orderedKeys(d, "groups", c.Groups) {
+		if _, ok := c.Departments[g]; ok {
+			errs.add(d.keyLine("groups", g), "groups."+g, "%q is both a department and a group", g)
+		}
+		if _, ok := c.Aliases[g]; ok {
+			errs.add(d.keyLine("groups", g), "groups."+g, "%q is both a group and an alias", g)
+		}
+		for i, m := range c.Groups[g] {
+			if !c.Known(m) {
+				errs.add(d.line("groups", g, i), fmt.Sprintf("groups.%s[%d]", g, i), "unknown member %q (not a department, group or alias)", m)
+			}
+		}
+	}
+	reported := map[string]bool{}
+	for _, g := range orderedKeys(d, "groups", c.Groups) {
+		if cycle := c.groupCycle(g, nil); cycle != nil && !reported[cycle[0]] {
+			for _, m := range cycle {
+				reported[m] = true
+			}
+			errs.add(d.keyLine("groups", g), "groups."+g, "groups contain each other: %s", strings.Join(append(cycle, cycle[0]), " → "))
+		}
+	}
+
+	for _, a := range orderedKeys(d, "aliases", c.Aliases) {
+		target := c.Aliases[a]
+		if _, ok := c.Departments[a]; ok {
+			errs.add(d.keyLine("aliases", a), "aliases."+a, "%q is both a department and an alias", a)
+		}
+		_, isDept := c.Departments[target]
+		_, isGroup := c.Groups[target]
+		if !isDept && !isGroup {
+			errs.add(d.line("aliases", a), "aliases."+a, "%q is not a department or group", target)
+		}
+	}
+}
+
+// groupCycle returns the groups of a cycle that starts at g, or nil.
+func (c *Config) groupCycle(g string, path []string) []string {
+	if i := slices.Index(path, g); i >= 0 {
+		return path[i:]
+	}
+	path = append(path, g)
+	for _, m := range c.Groups[g] {
+		name := c.canonical(m)
+		if _, ok := c.Groups[name]; ok {
+			if cycle := c.groupCycle(name, path); cycle != nil {
+				return cycle
+			}
+		}
+	}
+	return nil
+}
+
+// TasksPath is the tasks file, relative to config.yaml's folder unless absolute.
+func (c *Config) TasksPath() string { return c.relative(c.Tasks) }
+
+// StorePath is the embedded store's file, relative to config.yaml's folder unless absolute.
+func (c *Config) StorePath() string { return c.relative(c.Store.Path) }
+
+func (c *Config) relative(p string) string {
+	if filepath.IsAbs(p) || c.File == "" {
+		return p
+	}
+	return filepath.Join(filepath.Dir(c.File), p)
+}
+
+// APIURL is the Bot API server to use.
+func (c *Config) APIURL() string {
+	if c.Telegram.APIURL == "" {
+		return DefaultAPIURL
+	}
+	return c.Telegram.APIURL
+}
+
+// StoreDescription names the store for people without revealing a password.
+func (c *Config) StoreDescription() string {
+	if c.Store.URL == "" {
+		return "embedded file " + c.StorePath()
+	}
+	return "Redis " + redactURL(c.Store.URL)
+}
+
+// LoadConfigEnv is LoadConfig with the environment given, for tests and tools.
+func LoadConfigEnv(path string, env func(string) (string, bool)) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return ParseConfig(path, data, env)
+}

@@ -1,0 +1,347 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func noEnv(string) (string, bool) { return "", false }
+
+func envOf(vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+}
+
+// errorLines returns an error's message split into its lines, one problem a line.
+func errorLines(tb testing.TB, err error) []string {
+	tb.Helper()
+	if err == nil {
+		tb.Fatal("got no error, want one")
+	}
+	return strings.Split(err.Error(), "\n")
+}
+
+func assertLines(tb testing.TB, got, want []string) {
+	tb.Helper()
+	if slices.Equal(got, want) {
+		return
+	}
+	tb.Errorf("got %d lines, want %d", len(got), len(want))
+	for i := 0; i < max(len(got), len(want)); i++ {
+		var g, w string
+		if i < len(got) {
+			g = got[i]
+		}
+		if i < len(want) {
+			w = want[i]
+		}
+		if g != w {
+			tb.Errorf("line %d:\n got  %s\n want %s", i+1, g, w)
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		file string
+		want []string
+	}{
+		{"testdata/bad-config.yaml", []string{
+			`testdata/bad-config.yaml:1: timezone: unknown time zone "Asia/Shangai" (want an IANA name such as Asia/Shanghai)`,
+			`testdata/bad-config.yaml:2: language: want zh or en, got "fr"`,
+			`testdata/bad-config.yaml:4: telegram.mode: want polling or webhook, got "pollng"`,
+			`testdata/bad-config.yaml:5: telegram.admins[0]: want a Telegram user id (a positive number), got -5`,
+			`testdata/bad-config.yaml:6: telegram.tokn: unknown field (did you mean token?)`,
+			`testdata/bad-config.yaml:8: store.url: want empty (the embedded store) or a redis://, rediss:// or unix:// URL, got "http://localhost:6379"`,
+			`testdata/bad-config.yaml:10: schedule.nudge: bad cron schedule "0 9 * * 1-8": end of range (8) above maximum (6): 1-8`,
+			`testdata/bad-config.yaml:12: schedule.remind_before: bad duration "7x": want a number and a unit, such as 7d, 36h or 30m`,
+			`testdata/bad-config.yaml:12: schedule.remind_before: 7d is listed twice`,
+			`testdata/bad-config.yaml:13: schedule.overdue_every: bad duration "-1d": want a number and a unit, such as 7d, 36h or 30m`,
+			`testdata/bad-config.yaml:16: departments.市教育局.chat: chat -1001 is already the supervisors chat: each department needs its own chat`,
+			`testdata/bad-config.yaml:17: departments.市人社局.chat: want a whole number, got "abc"`,
+			`testdata/bad-config.yaml:19: groups.甲组: groups contain each other: 甲组 → 乙组 → 甲组`,
+			`testdata/bad-config.yaml:21: groups.丙组[1]: unknown member "市不存在局" (not a department, group or alias)`,
+			`testdata/bad-config.yaml:24: aliases.人社: "市人社厅" is not a department or group`,
+			`testdata/bad-config.yaml:26: http.listen: want host:port such as 127.0.0.1:8080, got "8080"`,
+		}},
+		{"testdata/syntax.yaml", []string{
+			`testdata/syntax.yaml:4: mapping values are not allowed in this context`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			_, err := LoadConfigEnv(tt.file, noEnv)
+			assertLines(t, errorLines(t, err), tt.want)
+			var first *Error
+			if !errors.As(err, &first) || first.File != tt.file || first.Line == 0 {
+				t.Errorf("errors.As(*Error): got %+v, want an error naming %s and a line", first, tt.file)
+			}
+		})
+	}
+}
+
+func TestConfigErrorsInline(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"empty file", "", "c.yaml: the file is empty"},
+		{"not a mapping", "- a\n- b\n", "c.yaml:1: want a mapping of settings at the top level"},
+		{"webhook without url or secret", "telegram:\n  mode: webhook\n",
+			"c.yaml:2: telegram.webhook.url: webhook mode needs the public https:// URL that Telegram posts updates to, got \"\"\n" +
+				"c.yaml:2: telegram.webhook.secret_token: webhook mode needs a secret token of 1-256 characters A-Z a-z 0-9 _ -"},
+		{"two departments one chat", "departments:\n  甲: { chat: -5 }\n  乙: { chat: -5 }\n",
+			"c.yaml:3: departments.乙.chat: chat -5 is already department 甲's: each department needs its own chat"},
+		{"group named like a department", "departments:\n  甲: {}\ngroups:\n  甲: [甲]\n",
+			"c.yaml:4: groups.甲: \"甲\" is both a department and a group\n" +
+				"c.yaml:4: groups.甲: groups contain each other: 甲 → 甲"},
+		{"bad api url", "telegram:\n  api_url: localhost:8081\n",
+			"c.yaml:2: telegram.api_url: want an http:// or https:// URL, got \"localhost:8081\""},
+		{"unknown top-level key", "timezone: UTC\nschedul: {}\n", "c.yaml:2: schedul: unknown field (did you mean schedule?)"},
+		{"list where a mapping goes", "telegram: [a]\n", "c.yaml:1: telegram: want a mapping, got a list"},
+		{"empty prefix", "store:\n  prefix: \"\"\n", `c.yaml:2: store.prefix: want a non-empty prefix without spaces, such as "duban:", got ""`},
+		{"password hidden", "store:\n  url: postgres://u:hunter2@db/x\n", `c.yaml:2: store.url: want empty (the embedded store) or a redis://, rediss:// or unix:// URL, got "postgres://u:xxxxx@db/x"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseConfig("c.yaml", []byte(tt.yaml), noEnv)
+			if err == nil {
+				t.Fatalf("got no error, want %q", tt.want)
+			}
+			if got := err.Error(); got != tt.want {
+				t.Errorf("got\n%s\nwant\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPlanErrors(t *testing.T) {
+	c, err := LoadConfigEnv("testdata/bad-tasks-config.yaml", noEnv)
+	if err != nil {
+		t.Fatalf("load config: %v", err)
+	}
+	_, err = LoadPlan(c.TasksPath(), c)
+	assertLines(t, errorLines(t, err), []string{
+		`testdata/bad-tasks.yaml:4: task 1: departments[1]: unknown department "市不存在局" (not a department, group or alias in testdata/bad-tasks-config.yaml)`,
+		`testdata/bad-tasks.yaml:6: task 1: id: duplicate task id 1 (first at line 2)`,
+		`testdata/bad-tasks.yaml:11: task 2: goal: missing: every task needs its goal (任务目标)`,
+		`testdata/bad-tasks.yaml:12: task 2: departments: missing: every task needs at least one responsible department (责任部门)`,
+		`testdata/bad-tasks.yaml:13: task 2: deadline: bad date "2022年13月": there is no such date`,
+		`testdata/bad-tasks.yaml:16: task 3: departments[1]: "市人社局" is listed twice`,
+		`testdata/bad-tasks.yaml:17: task 3: deadline: bad date "明年": want 2022年, 2022年6月, 2022年6月30日, 2022-06-30 or 2022-06-30T18:00:00+08:00`,
+		`testdata/bad-tasks.yaml:18: task 3: deadlin: unknown field (did you mean deadline?)`,
+		`testdata/bad-tasks.yaml:22: task 4: deadline: bad date "2022-02-30": there is no such date`,
+		`testdata/bad-tasks.yaml:24: task 4: recurrence: want yearly or nothing, got "monthly"`,
+		`testdata/bad-tasks.yaml:26: task 4: target[0]: missing name: say what is measured`,
+		`testdata/bad-tasks.yaml:26: task 4: target[0]: needs min or max`,
+		`testdata/bad-tasks.yaml:31: task 5: until: until needs recurrence: yearly`,
+	})
+}
+
+func TestPlanStartAfterDeadline(t *testing.T) {
+	c := loadGood(t)
+	_, err := ParsePlan("t.yaml", []byte("tasks:\n  - id: 9\n    goal: g\n    departments: [市教育局]\n    deadline: 2021-01-01\n    start: 2021-02-01\n"), c)
+	want := "t.yaml:6: task 9: start: the start 2021-02-01 is not before the deadline 2021-01-01"
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}
+
+func TestPlanWithoutTasks(t *testing.T) {
+	_, err := ParsePlan("t.yaml", []byte("start: 2021-01-01\n"), loadGood(t))
+	want := "t.yaml: tasks: missing: the file must list the plan's tasks under tasks:"
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}
+
+func loadGood(tb testing.TB) *Config {
+	tb.Helper()
+	c, err := LoadConfigEnv("testdata/good.yaml", envOf(map[string]string{"TEST_TOKEN": "123:abc"}))
+	if err != nil {
+		tb.Fatalf("load good config: %v", err)
+	}
+	return c
+}
+
+func TestGoodConfig(t *testing.T) {
+	c := loadGood(t)
+	if c.Telegram.Token != "123:abc" {
+		t.Errorf("token: got %q, want the expanded ${TEST_TOKEN}", string(c.Telegram.Token))
+	}
+	if got := c.Location.String(); got != "Asia/Shanghai" {
+		t.Errorf("location: got %s, want Asia/Shanghai", got)
+	}
+	if want := []string{"市教育局", "市发改委", "湖口县人民政府", "德安县人民政府"}; !slices.Equal(c.DepartmentNames, want) {
+		t.Errorf("department order: got %v, want %v", c.DepartmentNames, want)
+	}
+	if c.Schedule.Nudge != "0 9 * * 1-5" || len(c.Schedule.RemindBefore) != 5 || c.Schedule.StaleAfter != days(14) {
+		t.Errorf("defaults: got %+v, want nudge 0 9 * * 1-5, five remind_before stages, stale_after 14d", c.Schedule)
+	}
+	if got, want := c.TasksPath(), filepath.Join("testdata", "good-tasks.yaml"); got != want {
+		t.Errorf("tasks path: got %s, want %s (relative to the config file)", got, want)
+	}
+	members := []struct {
+		name string
+		want []string
+	}{
+		{"市教育局", []string{"市教育局"}},
+		{"发改委", []string{"市发改委"}},
+		{"各县（市、区）人民政府", []string{"湖口县人民政府", "德安县人民政府"}},
+		{"全部", []string{"市教育局", "湖口县人民政府", "德安县人民政府"}},
+		{"不存在", nil},
+	}
+	for _, m := range members {
+		if got := c.Members(m.name); !slices.Equal(got, m.want) {
+			t.Errorf("Members(%s): got %v, want %v", m.name, got, m.want)
+		}
+	}
+
+	p, err := LoadPlan(c.TasksPath(), c)
+	if err != nil {
+		t.Fatalf("load plan: %v", err)
+	}
+	t2, _ := p.Task(2)
+	if want := []string{"市发改委", "市教育局", "湖口县人民政府", "德安县人民政府"}; !slices.Equal(t2.Responsible, want) {
+		t.Errorf("task 2 responsible: got %v, want %v (alias resolved, groups expanded, each once, lead first)", t2.Responsible, want)
+	}
+	if !t2.IsLead("市发改委") || t2.IsLead("市教育局") {
+		t.Errorf("task 2 leads: got %v, want [市发改委]", t2.Leads)
+	}
+	if got := p.TasksFor("市教育局"); len(got) != 2 || got[0].ID != 2 || got[1].ID != 3 {
+		t.Errorf("TasksFor(市教育局): got %d tasks, want tasks 2 and 3", len(got))
+	}
+	t3, _ := p.Task(3)
+	if t3.Recurrence != "yearly" || t3.Until.Year() != 2024 || len(t3.Target) != 1 || *t3.Target[0].Min != 35 {
+		t.Errorf("task 3 extras: got recurrence %q until %v target %+v", t3.Recurrence, t3.Until, t3.Target)
+	}
+	if got, want := t2.Start, time.Date(2022, 1, 1, 0, 0, 0, 0, c.Location); !got.Equal(want) {
+		t.Errorf("task 2 start: got %v, want %v", got, want)
+	}
+	t1, _ := p.Task(1)
+	if got, want := t1.Start, time.Date(2021, 1, 1, 0, 0, 0, 0, c.Location); !got.Equal(want) {
+		t.Errorf("task 1 start: got %v, want the plan's start %v", got, want)
+	}
+}
+
+func TestEnvironment(t *testing.T) {
+	yaml := "telegram:\n  token: ${TOKEN}\n  api_url: ${API:-http://127.0.0.1:8081}\nstore:\n  prefix: \"a$$b:\"\n"
+	c, err := ParseConfig("c.yaml", []byte(yaml), envOf(map[string]string{"TOKEN": "1:x"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Telegram.Token != "1:x" || c.Telegram.APIURL != "http://127.0.0.1:8081" || c.Store.Prefix != "a$b:" {
+		t.Errorf("expansion: got token %q api_url %q prefix %q, want 1:x, the default, a$b:", string(c.Telegram.Token), c.Telegram.APIURL, c.Store.Prefix)
+	}
+	c, err = ParseConfig("c.yaml", []byte(yaml), envOf(map[string]string{
+		"TOKEN": "1:x", EnvToken: "2:y", EnvAPIURL: "http://fake:1", EnvStore: "redis://127.0.0.1:6379/3",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Telegram.Token != "2:y" || c.Telegram.APIURL != "http://fake:1" || c.Store.URL != "redis://127.0.0.1:6379/3" {
+		t.Errorf("overrides: got token %q api_url %q store %q, want the environment's", string(c.Telegram.Token), c.Telegram.APIURL, c.Store.URL)
+	}
+	if got := c.StoreDescription(); got != "Redis redis://127.0.0.1:6379/3" {
+		t.Errorf("store description: got %q", got)
+	}
+}
+
+func TestSecretNeverPrinted(t *testing.T) {
+	c := Config{Telegram: Telegram{Token: "123456:AAE-secret", Webhook: Webhook{SecretToken: "hook-secret"}}}
+	for _, got := range []string{fmt.Sprint(c.Telegram.Token), fmt.Sprintf("%v", c.Telegram), fmt.Sprintf("%+v", c)} {
+		if strings.Contains(got, "AAE-secret") || strings.Contains(got, "hook-secret") {
+			t.Errorf("got %q, want secrets hidden", got)
+		}
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    time.Duration
+		wantErr string
+	}{
+		{"30d", 30 * 24 * time.Hour, ""},
+		{"2w", 14 * 24 * time.Hour, ""},
+		{"1d12h", 36 * time.Hour, ""},
+		{"90m", 90 * time.Minute, ""},
+		{"", 0, `bad duration "": want a number and a unit, such as 7d, 36h or 30m`},
+		{"7", 0, `bad duration "7": want a number and a unit, such as 7d, 36h or 30m`},
+		{"0d", 0, `bad duration "0d": must be more than zero`},
+		{"3 days", 0, `bad duration "3 days": want a number and a unit, such as 7d, 36h or 30m`},
+	}
+	for _, tt := range tests {
+		got, err := ParseDuration(tt.in)
+		var gotErr string
+		if err != nil {
+			gotErr = err.Error()
+		}
+		if time.Duration(got) != tt.want || gotErr != tt.wantErr {
+			t.Errorf("ParseDuration(%q): got %v, %q; want %v, %q", tt.in, time.Duration(got), gotErr, tt.want, tt.wantErr)
+		}
+	}
+	if got := days(14).String(); got != "14d" {
+		t.Errorf("String: got %s, want 14d", got)
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	sh, _ := time.LoadLocation("Asia/Shanghai")
+	eod := func(y int, m time.Month, d int) time.Time {
+		return time.Date(y, m, d, 23, 59, 59, 999999999, sh)
+	}
+	tests := []struct {
+		in   string
+		end  bool
+		want time.Time
+	}{
+		{"2021年", true, eod(2021, 12, 31)},
+		{"2021年底", true, eod(2021, 12, 31)},
+		{"2021年", false, time.Date(2021, 1, 1, 0, 0, 0, 0, sh)},
+		{"2022年6月", true, eod(2022, 6, 30)},
+		{"2024年2月", true, eod(2024, 2, 29)},
+		{"2022年6月30日", true, eod(2022, 6, 30)},
+		{"2022-06-30", true, eod(2022, 6, 30)},
+		{"2022-06-30", false, time.Date(2022, 6, 30, 0, 0, 0, 0, sh)},
+		{"2022-06-30T18:00:00+08:00", true, time.Date(2022, 6, 30, 18, 0, 0, 0, sh)},
+	}
+	for _, tt := range tests {
+		got, err := ParseTime(tt.in, sh, tt.end)
+		if err != nil || !got.Equal(tt.want) {
+			t.Errorf("ParseTime(%q, end=%v): got %v, %v; want %v", tt.in, tt.end, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"2022", "22年", "2022/06/30", "2022-13-01", "2022年2月30日"} {
+		if _, err := ParseTime(bad, sh, true); err == nil {
+			t.Errorf("ParseTime(%q): got no error, want one", bad)
+		}
+	}
+}
+
+// TestShippedFiles loads the repository's own config.yaml, config.example.yaml and tasks.yaml:
+// what a newcomer runs must be valid.
+func TestShippedFiles(t *testing.T) {
+	for _, file := range []string{"../config.yaml", "../config.example.yaml"} {
+		c, err := LoadConfigEnv(file, noEnv)
+		if err != nil {
+			t.Errorf("%s: %v", file, err)
+			continue
+		}
+		p, err := LoadPlan(c.TasksPath(), c)
+		if err != nil {
+			t.Errorf("%s: %v", c.TasksPath(), err)
+			continue
+		}
+		if len(p.Tasks) != 50 {
+			t.Errorf("%s with %s: got %d tasks, want 50", c.TasksPath(), file, len(p.Tasks))
+		}
+	}
+	if _, err := os.Stat("../config.example.yaml"); err != nil {
+		t.Errorf("config.example.yaml: %v", err)
+	}
+}
