@@ -17,7 +17,7 @@ log() { printf '== %s\n' "$*" >&2; }
 # redis_answers HOST PORT: true when a Redis there answers PING (bash's /dev/tcp: no client needed).
 redis_answers() {
 	local reply
-	exec 3<>"/dev/tcp/$1/$2" 2>/dev/null || return 1
+	{ exec 3<>"/dev/tcp/$1/$2"; } 2>/dev/null || return 1
 	printf 'PING\r\n' >&3
 	IFS= read -r -t 2 reply <&3 || true
 	exec 3<&- 3>&-
@@ -67,7 +67,8 @@ fi
 if [[ -z $url ]] && command -v redis-server >/dev/null; then
 	port=""
 	for p in $(seq 16379 16479); do
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
+		if ! { exec 3<>"/dev/tcp/127.0.0.1/$p"; } 2>/dev/null; then port=$p; break; fi
+		exec 3<&- 3>&-
 	done
 	[[ -n $port ]] || { log "no free port for a throwaway redis-server"; exit 1; }
 	redis_dir=$(mktemp -d)
