@@ -1,0 +1,68 @@
+// Package redis is duban's Redis store (github.com/redis/go-redis/v9,
+// imported as goredis), for deployments that already run Redis or several
+// bots sharing one.
+//
+// # Keyspace
+//
+// Every key starts with "{P}:" where P is the Store's prefix. The braces
+// make P a hash tag, so all keys of one store lie in one Redis Cluster slot
+// and multi-key transactions and scripts work there too. Several bots share
+// one Redis by using different prefixes; nothing here ever lists keys (no
+// KEYS, no SCAN): every set of things is kept in its own hash or set.
+//
+//	{P}:chain:<task>        stream   the task's updates, append-only. Entry ID
+//	                                 "<seq>-0" (explicit, so Redis itself refuses
+//	                                 a second append at the same seq); one field
+//	                                 per Update field, named as in its JSON
+//	                                 (id, seq, task, department, at, chat_id,
+//	                                 message_id, user_id, user_name, text, status,
+//	                                 percent, value, source, corrects,
+//	                                 telegram_update, prev_hash, hash); percent
+//	                                 and value are absent when not given. Read
+//	                                 with XRANGE.
+//	{P}:head:<task>         hash     the chain head: seq (updates appended), hash
+//	                                 (of the last one). Verify compares the stream
+//	                                 with it to catch a removed tail.
+//	{P}:chains              set      task ids that have a chain.
+//	{P}:latest              hash     "<task>|<department>" → State as JSON: the
+//	                                 derived latest state, so Latest is one HGETALL.
+//	{P}:latest-for:<dept>   hash     "<task>" → the same State JSON, so LatestFor
+//	                                 is one HGETALL.
+//	{P}:seen:<update_id>    string   JSON array of the update IDs a Telegram
+//	                                 update recorded ("[]" for none); expires
+//	                                 after store.SeenRetention (8 days).
+//	{P}:claims              hash     ledger key → "<expiry>|<owner>", the expiry
+//	                                 in Unix ns zero-padded to 20 digits; removed
+//	                                 on Confirm.
+//	{P}:ledger              hash     ledger key → sent time (RFC 3339, UTC, ns).
+//	{P}:sent                hash     ledger key → Sent as JSON.
+//	{P}:messages            hash     "<chat_id>:<message_id>" → Sent as JSON.
+//	{P}:bindings            hash     department → Binding as JSON.
+//	{P}:chats               hash     chat id → department (index: a chat has at
+//	                                 most one department).
+//	{P}:code:<code>         string   {"department", "expires"} JSON; TTL past
+//	                                 expiry for garbage collection only (expiry
+//	                                 itself is judged against the caller's now).
+//	{P}:snoozes             hash     "<task>|<department>" → until (RFC 3339).
+//	{P}:offset              string   the Telegram offset (decimal).
+//
+// # Atomicity
+//
+// Record WATCHes the heads and streams of the tasks it touches (and the
+// seen key), reads them in one pipeline, computes seqs, hashes and states
+// with the shared logic in package store, and writes everything in one
+// MULTI/EXEC; if another writer got in between, EXEC fails and the whole
+// thing is retried (at most 50 times, with jittered back-off, then
+// store.ErrConflict). Bind, Unbind, MigrateChat and MarkBroken do the same
+// on the bindings and chats hashes; Confirm is a single MULTI/EXEC. Claim
+// and SetOffset are Lua scripts (check-and-set in one step); RedeemCode is
+// GETDEL, so of two concurrent redeems exactly one gets the code.
+//
+// # Failures
+//
+// A lost connection surfaces as an error from the call that needed it;
+// nothing is queued or dropped silently. The go-redis client reconnects on
+// its own once Redis is back, so the same Store keeps working. Durability
+// is Redis's: run it with appendonly yes (appendfsync always for the
+// strictest guarantee). Errors never carry the URL or its password.
+package redis

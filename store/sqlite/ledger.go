@@ -1,0 +1,162 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/duban/duban/store"
+)
+
+// Claim takes key for owner until now+lease, atomically: it reports true
+// only if key was never confirmed and no other owner holds an unexpired
+// claim. The same owner may claim again (renewing its lease); a claim whose
+// lease lapsed unconfirmed may be taken by anyone.
+func (s *Store) Claim(ctx context.Context, key, owner string, now time.Time, lease time.Duration) (bool, error) {
+	if err := store.ValidateClaim(key, owner, now, lease); err != nil {
+		return false, fmt.Errorf("claim: %w", err)
+	}
+	won := false
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var confirmed int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM ledger WHERE namespace = ? AND key = ?`, s.namespace, key).Scan(&confirmed)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var holder string
+		var expires int64
+		err = tx.QueryRowContext(ctx, `SELECT owner, expires FROM claims WHERE namespace = ? AND key = ?`,
+			s.namespace, key).Scan(&holder, &expires)
+		switch {
+		case err == nil:
+			if holder != owner && expires > now.UnixNano() {
+				return nil
+			}
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO claims (namespace, key, owner, expires) VALUES (?, ?, ?, ?)
+				ON CONFLICT (namespace, key) DO UPDATE SET owner = excluded.owner, expires = excluded.expires`,
+			s.namespace, key, owner, now.Add(lease).UnixNano())
+		won = err == nil
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("claim %s: %w", key, err)
+	}
+	return won, nil
+}
+
+// Confirm marks every key of sent as sent and indexes each of its messages,
+// atomically. Confirming a key again replaces what it points to.
+func (s *Store) Confirm(ctx context.Context, sent store.Sent) error {
+	sent, err := store.NormalizeSent(sent)
+	if err != nil {
+		return fmt.Errorf("confirm: %w", err)
+	}
+	body, err := json.Marshal(sent)
+	if err != nil {
+		return fmt.Errorf("confirm: %w", err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO sent (namespace, body) VALUES (?, ?)`, s.namespace, string(body))
+		if err != nil {
+			return err
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		for _, key := range sent.Keys {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO ledger (namespace, key, sent_id, at) VALUES (?, ?, ?, ?)
+					ON CONFLICT (namespace, key) DO UPDATE SET sent_id = excluded.sent_id, at = excluded.at`,
+				s.namespace, key, id, store.FormatTime(sent.At)); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM claims WHERE namespace = ? AND key = ?`, s.namespace, key); err != nil {
+				return err
+			}
+		}
+		for _, messageID := range sent.MessageIDs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO message_refs (namespace, chat_id, message_id, sent_id) VALUES (?, ?, ?, ?)
+					ON CONFLICT (namespace, chat_id, message_id) DO UPDATE SET sent_id = excluded.sent_id`,
+				s.namespace, sent.ChatID, messageID, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("confirm: %w", err)
+	}
+	return nil
+}
+
+// SentFor returns the reminder that confirmed key.
+func (s *Store) SentFor(ctx context.Context, key string) (store.Sent, bool, error) {
+	sent, ok, err := s.querySent(ctx, `SELECT s.body FROM ledger l JOIN sent s ON s.id = l.sent_id
+			WHERE l.namespace = ? AND l.key = ?`, s.namespace, key)
+	if err != nil {
+		return store.Sent{}, false, fmt.Errorf("sent for %s: %w", key, err)
+	}
+	return sent, ok, nil
+}
+
+// MessageRef returns the reminder that Telegram message (chatID, messageID)
+// belongs to, so a reply to it finds its tasks.
+func (s *Store) MessageRef(ctx context.Context, chatID int64, messageID int) (store.Sent, bool, error) {
+	sent, ok, err := s.querySent(ctx, `SELECT s.body FROM message_refs m JOIN sent s ON s.id = m.sent_id
+			WHERE m.namespace = ? AND m.chat_id = ? AND m.message_id = ?`, s.namespace, chatID, messageID)
+	if err != nil {
+		return store.Sent{}, false, fmt.Errorf("message ref %d/%d: %w", chatID, messageID, err)
+	}
+	return sent, ok, nil
+}
+
+func (s *Store) querySent(ctx context.Context, query string, args ...any) (store.Sent, bool, error) {
+	var body string
+	err := s.db.QueryRowContext(ctx, query, args...).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Sent{}, false, nil
+	}
+	if err != nil {
+		return store.Sent{}, false, err
+	}
+	var sent store.Sent
+	if err := json.Unmarshal([]byte(body), &sent); err != nil {
+		return store.Sent{}, false, err
+	}
+	sent.At = sent.At.UTC()
+	return sent, true, nil
+}
+
+// Ledger returns every confirmed key with the time it was sent.
+func (s *Store) Ledger(ctx context.Context) (map[string]time.Time, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT key, at FROM ledger WHERE namespace = ?`, s.namespace)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	defer rows.Close()
+	ledger := map[string]time.Time{}
+	for rows.Next() {
+		var key, at string
+		if err := rows.Scan(&key, &at); err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
+		t, err := store.ParseTime(at)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: key %s: %w", key, err)
+		}
+		ledger[key] = t
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	return ledger, nil
+}

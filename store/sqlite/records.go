@@ -1,0 +1,342 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/duban/duban/store"
+)
+
+const updateColumns = `task, seq, id, department, at, chat_id, message_id, user_id, user_name, text,
+	status, percent, value, source, corrects, telegram_update, prev_hash, hash`
+
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// scanUpdate scans the updateColumns that follow the given leading columns.
+func scanUpdate(row scanner, leading ...any) (store.Update, error) {
+	var u store.Update
+	var at string
+	var percent sql.NullInt64
+	var value sql.NullFloat64
+	dest := append(leading, &u.Task, &u.Seq, &u.ID, &u.Department, &at, &u.ChatID, &u.MessageID,
+		&u.UserID, &u.UserName, &u.Text, (*string)(&u.Status), &percent, &value, (*string)(&u.Source),
+		&u.Corrects, &u.TelegramUpdate, &u.PrevHash, &u.Hash)
+	if err := row.Scan(dest...); err != nil {
+		return store.Update{}, err
+	}
+	var err error
+	if u.At, err = store.ParseTime(at); err != nil {
+		return store.Update{}, fmt.Errorf("update %s: at: %w", u.ID, err)
+	}
+	if percent.Valid {
+		p := int(percent.Int64)
+		u.Percent = &p
+	}
+	if value.Valid {
+		v := value.Float64
+		u.Value = &v
+	}
+	return u, nil
+}
+
+func nullInt(p *int) any {
+	if p == nil {
+		return nil
+	}
+	return int64(*p)
+}
+
+func nullFloat(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// Record appends ups atomically (all or none) and updates the latest state
+// of every (task, department) they touch. If tgUpdate is not 0 and was
+// recorded before, it appends nothing and returns what that first call
+// recorded, with fresh false. ups may be empty, to only mark tgUpdate seen.
+func (s *Store) Record(ctx context.Context, tgUpdate int64, ups []store.Update) ([]store.Update, bool, error) {
+	prepared, err := store.Normalize(ups, time.Now())
+	if err != nil {
+		return nil, false, fmt.Errorf("record: %w", err)
+	}
+	if tgUpdate < 0 {
+		return nil, false, fmt.Errorf("record: telegram update %d: must not be negative: %w", tgUpdate, store.ErrInvalid)
+	}
+	if tgUpdate == 0 && len(prepared) == 0 {
+		return nil, true, nil
+	}
+	var recorded []store.Update
+	fresh := true
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		if tgUpdate != 0 {
+			var ids string
+			err := tx.QueryRowContext(ctx, `SELECT recorded FROM telegram_seen WHERE namespace = ? AND update_id = ?`,
+				s.namespace, tgUpdate).Scan(&ids)
+			if err == nil {
+				fresh = false
+				recorded, err = updatesByID(ctx, tx, s.namespace, ids)
+				return err
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		appended, err := s.appendTx(ctx, tx, prepared)
+		if err != nil {
+			return err
+		}
+		recorded = appended
+		if tgUpdate != 0 {
+			return s.markSeen(ctx, tx, tgUpdate, recorded)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("record: %w", err)
+	}
+	return recorded, fresh, nil
+}
+
+func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, prepared []store.Update) ([]store.Update, error) {
+	tasks, keys := store.Touched(prepared)
+	heads := make(map[int]store.ChainHead, len(tasks))
+	for _, task := range tasks {
+		var head store.ChainHead
+		var stored int64
+		err := tx.QueryRowContext(ctx, `SELECT
+				COALESCE((SELECT seq FROM heads WHERE namespace = ?1 AND task = ?2), 0),
+				COALESCE((SELECT hash FROM heads WHERE namespace = ?1 AND task = ?2), ''),
+				COALESCE((SELECT MAX(seq) FROM updates WHERE namespace = ?1 AND task = ?2), 0)`,
+			s.namespace, task).Scan(&head.Seq, &head.Hash, &stored)
+		if err != nil {
+			return nil, fmt.Errorf("read head of task %d: %w", task, err)
+		}
+		// Rows added behind the store's back must not make replies
+		// unrecordable; Verify reports them.
+		head.Seq = max(head.Seq, stored)
+		heads[task] = head
+	}
+	states := make(map[store.StateKey]store.State, len(keys))
+	for _, k := range keys {
+		var st store.State
+		var percent sql.NullInt64
+		var value sql.NullFloat64
+		err := tx.QueryRowContext(ctx, `SELECT status, percent, value, updates FROM latest
+				WHERE namespace = ? AND task = ? AND department = ?`, s.namespace, k.Task, k.Department).
+			Scan((*string)(&st.Status), &percent, &value, &st.Updates)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read state of task %d, %s: %w", k.Task, k.Department, err)
+		}
+		if percent.Valid {
+			p := int(percent.Int64)
+			st.Percent = &p
+		}
+		if value.Valid {
+			v := value.Float64
+			st.Value = &v
+		}
+		states[k] = st
+	}
+	appended, err := store.Append(prepared, heads, states)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range appended.Updates {
+		_, err := tx.ExecContext(ctx, `INSERT INTO updates (namespace, `+updateColumns+`)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			s.namespace, u.Task, u.Seq, u.ID, u.Department, store.FormatTime(u.At), u.ChatID, u.MessageID,
+			u.UserID, u.UserName, u.Text, string(u.Status), nullInt(u.Percent), nullFloat(u.Value),
+			string(u.Source), u.Corrects, u.TelegramUpdate, u.PrevHash, u.Hash)
+		if err != nil {
+			return nil, fmt.Errorf("insert update %s: %w", u.ID, err)
+		}
+	}
+	for task, head := range appended.Heads {
+		_, err := tx.ExecContext(ctx, `INSERT INTO heads (namespace, task, seq, hash) VALUES (?, ?, ?, ?)
+				ON CONFLICT (namespace, task) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`,
+			s.namespace, task, head.Seq, head.Hash)
+		if err != nil {
+			return nil, fmt.Errorf("write head of task %d: %w", task, err)
+		}
+	}
+	for k, st := range appended.States {
+		_, err := tx.ExecContext(ctx, `INSERT INTO latest (namespace, task, department, status, percent, value, updates, last_seq)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (namespace, task, department) DO UPDATE SET status = excluded.status,
+					percent = excluded.percent, value = excluded.value, updates = excluded.updates, last_seq = excluded.last_seq`,
+			s.namespace, k.Task, k.Department, string(st.Status), nullInt(st.Percent), nullFloat(st.Value), st.Updates, st.Last.Seq)
+		if err != nil {
+			return nil, fmt.Errorf("write state of task %d, %s: %w", k.Task, k.Department, err)
+		}
+	}
+	return appended.Updates, nil
+}
+
+func (s *Store) markSeen(ctx context.Context, tx *sql.Tx, tgUpdate int64, recorded []store.Update) error {
+	ids := make([]string, len(recorded))
+	for i, u := range recorded {
+		ids[i] = u.ID
+	}
+	now := time.Now()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO telegram_seen (namespace, update_id, recorded, seen_at) VALUES (?, ?, ?, ?)`,
+		s.namespace, tgUpdate, strings.Join(ids, ","), now.Unix()); err != nil {
+		return fmt.Errorf("mark telegram update %d seen: %w", tgUpdate, err)
+	}
+	// Pruning hourly keeps the table small without a delete on every write.
+	if now.Sub(s.lastPrune) > time.Hour {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM telegram_seen WHERE namespace = ? AND seen_at < ?`,
+			s.namespace, now.Add(-store.SeenRetention).Unix()); err != nil {
+			return fmt.Errorf("prune seen telegram updates: %w", err)
+		}
+		s.lastPrune = now
+	}
+	return nil
+}
+
+func updatesByID(ctx context.Context, tx *sql.Tx, namespace, ids string) ([]store.Update, error) {
+	if ids == "" {
+		return nil, nil
+	}
+	var out []store.Update
+	for _, id := range strings.Split(ids, ",") {
+		task, seq, err := store.ParseID(id)
+		if err != nil {
+			return nil, err
+		}
+		u, err := scanUpdate(tx.QueryRowContext(ctx, `SELECT `+updateColumns+` FROM updates
+				WHERE namespace = ? AND task = ? AND seq = ?`, namespace, task, seq))
+		if err != nil {
+			return nil, fmt.Errorf("read recorded update %s: %w", id, err)
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// Updates returns the updates of task in seq order.
+func (s *Store) Updates(ctx context.Context, task int) ([]store.Update, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+updateColumns+` FROM updates
+			WHERE namespace = ? AND task = ? ORDER BY seq`, s.namespace, task)
+	if err != nil {
+		return nil, fmt.Errorf("updates of task %d: %w", task, err)
+	}
+	defer rows.Close()
+	var out []store.Update
+	for rows.Next() {
+		u, err := scanUpdate(rows)
+		if err != nil {
+			return nil, fmt.Errorf("updates of task %d: %w", task, err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("updates of task %d: %w", task, err)
+	}
+	return out, nil
+}
+
+// Chains returns the ids of the tasks that have updates, ascending.
+func (s *Store) Chains(ctx context.Context) ([]int, error) {
+	// The heads table, not the updates, is the index of chains: a chain
+	// whose every row was deleted must still be verified.
+	rows, err := s.db.QueryContext(ctx, `SELECT task FROM heads WHERE namespace = ? ORDER BY task`, s.namespace)
+	if err != nil {
+		return nil, fmt.Errorf("chains: %w", err)
+	}
+	defer rows.Close()
+	var tasks []int
+	for rows.Next() {
+		var task int
+		if err := rows.Scan(&task); err != nil {
+			return nil, fmt.Errorf("chains: %w", err)
+		}
+		tasks = append(tasks, task)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("chains: %w", err)
+	}
+	return tasks, nil
+}
+
+// Head returns the hash of the last update of task and how many updates the
+// chain has, as the store recorded them; "", 0 for a task without updates.
+func (s *Store) Head(ctx context.Context, task int) (string, int64, error) {
+	var hash string
+	var count int64
+	err := s.db.QueryRowContext(ctx, `SELECT hash, seq FROM heads WHERE namespace = ? AND task = ?`,
+		s.namespace, task).Scan(&hash, &count)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", 0, nil
+	}
+	if err != nil {
+		return "", 0, fmt.Errorf("head of task %d: %w", task, err)
+	}
+	return hash, count, nil
+}
+
+const latestQuery = `SELECT l.status, l.percent, l.value, l.updates, ` + prefixedUpdateColumns + `
+	FROM latest l JOIN updates u ON u.namespace = l.namespace AND u.task = l.task AND u.seq = l.last_seq
+	WHERE l.namespace = ?`
+
+const prefixedUpdateColumns = `u.task, u.seq, u.id, u.department, u.at, u.chat_id, u.message_id, u.user_id,
+	u.user_name, u.text, u.status, u.percent, u.value, u.source, u.corrects, u.telegram_update, u.prev_hash, u.hash`
+
+// Latest returns the state of every (task, department) with updates, by
+// task then department, in one query.
+func (s *Store) Latest(ctx context.Context) ([]store.State, error) {
+	states, err := s.queryStates(ctx, latestQuery+` ORDER BY l.task, l.department`, s.namespace)
+	if err != nil {
+		return nil, fmt.Errorf("latest: %w", err)
+	}
+	return states, nil
+}
+
+// LatestFor returns the states of one department, by task, in one query.
+func (s *Store) LatestFor(ctx context.Context, department string) ([]store.State, error) {
+	states, err := s.queryStates(ctx, latestQuery+` AND l.department = ? ORDER BY l.task`, s.namespace, department)
+	if err != nil {
+		return nil, fmt.Errorf("latest for %s: %w", department, err)
+	}
+	return states, nil
+}
+
+func (s *Store) queryStates(ctx context.Context, query string, args ...any) ([]store.State, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var states []store.State
+	for rows.Next() {
+		var st store.State
+		var percent sql.NullInt64
+		var value sql.NullFloat64
+		last, err := scanUpdate(rows, (*string)(&st.Status), &percent, &value, &st.Updates)
+		if err != nil {
+			return nil, err
+		}
+		st.Task, st.Department, st.Last = last.Task, last.Department, last
+		if percent.Valid {
+			p := int(percent.Int64)
+			st.Percent = &p
+		}
+		if value.Valid {
+			v := value.Float64
+			st.Value = &v
+		}
+		states = append(states, st)
+	}
+	return states, rows.Err()
+}

@@ -1,0 +1,317 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+
+	"github.com/duban/duban/store"
+)
+
+// schemaVersion is the version of the schema below. A file written by a
+// newer version is refused rather than misread.
+const schemaVersion = 1
+
+// busyTimeout bounds how long a statement waits for a lock another
+// connection (the export reader, a checkpoint) holds.
+const busyTimeout = 10 * time.Second
+
+var schema = []string{
+	`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS updates (
+		namespace       TEXT    NOT NULL,
+		task            INTEGER NOT NULL,
+		seq             INTEGER NOT NULL,
+		id              TEXT    NOT NULL,
+		department      TEXT    NOT NULL,
+		at              TEXT    NOT NULL,
+		chat_id         INTEGER NOT NULL,
+		message_id      INTEGER NOT NULL,
+		user_id         INTEGER NOT NULL,
+		user_name       TEXT    NOT NULL,
+		text            TEXT    NOT NULL,
+		status          TEXT    NOT NULL,
+		percent         INTEGER,
+		value           REAL,
+		source          TEXT    NOT NULL,
+		corrects        TEXT    NOT NULL,
+		telegram_update INTEGER NOT NULL,
+		prev_hash       TEXT    NOT NULL,
+		hash            TEXT    NOT NULL,
+		PRIMARY KEY (namespace, task, seq)
+	)`,
+	`CREATE TABLE IF NOT EXISTS heads (
+		namespace TEXT    NOT NULL,
+		task      INTEGER NOT NULL,
+		seq       INTEGER NOT NULL,
+		hash      TEXT    NOT NULL,
+		PRIMARY KEY (namespace, task)
+	)`,
+	`CREATE TABLE IF NOT EXISTS latest (
+		namespace  TEXT    NOT NULL,
+		task       INTEGER NOT NULL,
+		department TEXT    NOT NULL,
+		status     TEXT    NOT NULL,
+		percent    INTEGER,
+		value      REAL,
+		updates    INTEGER NOT NULL,
+		last_seq   INTEGER NOT NULL,
+		PRIMARY KEY (namespace, task, department)
+	)`,
+	`CREATE INDEX IF NOT EXISTS latest_by_department ON latest (namespace, department, task)`,
+	`CREATE TABLE IF NOT EXISTS telegram_seen (
+		namespace TEXT    NOT NULL,
+		update_id INTEGER NOT NULL,
+		recorded  TEXT    NOT NULL,
+		seen_at   INTEGER NOT NULL,
+		PRIMARY KEY (namespace, update_id)
+	)`,
+	`CREATE INDEX IF NOT EXISTS telegram_seen_by_age ON telegram_seen (namespace, seen_at)`,
+	`CREATE TABLE IF NOT EXISTS claims (
+		namespace TEXT    NOT NULL,
+		key       TEXT    NOT NULL,
+		owner     TEXT    NOT NULL,
+		expires   INTEGER NOT NULL,
+		PRIMARY KEY (namespace, key)
+	)`,
+	`CREATE TABLE IF NOT EXISTS sent (
+		id        INTEGER PRIMARY KEY,
+		namespace TEXT NOT NULL,
+		body      TEXT NOT NULL
+	)`,
+	`CREATE TABLE IF NOT EXISTS ledger (
+		namespace TEXT    NOT NULL,
+		key       TEXT    NOT NULL,
+		sent_id   INTEGER NOT NULL,
+		at        TEXT    NOT NULL,
+		PRIMARY KEY (namespace, key)
+	)`,
+	`CREATE TABLE IF NOT EXISTS message_refs (
+		namespace  TEXT    NOT NULL,
+		chat_id    INTEGER NOT NULL,
+		message_id INTEGER NOT NULL,
+		sent_id    INTEGER NOT NULL,
+		PRIMARY KEY (namespace, chat_id, message_id)
+	)`,
+	`CREATE TABLE IF NOT EXISTS bindings (
+		namespace  TEXT    NOT NULL,
+		department TEXT    NOT NULL,
+		chat_id    INTEGER NOT NULL,
+		title      TEXT    NOT NULL,
+		bound_at   TEXT    NOT NULL,
+		bound_by   INTEGER NOT NULL,
+		broken     TEXT    NOT NULL,
+		PRIMARY KEY (namespace, department)
+	)`,
+	`CREATE UNIQUE INDEX IF NOT EXISTS bindings_by_chat ON bindings (namespace, chat_id)`,
+	`CREATE TABLE IF NOT EXISTS codes (
+		namespace  TEXT NOT NULL,
+		code       TEXT NOT NULL,
+		department TEXT NOT NULL,
+		expires    TEXT NOT NULL,
+		PRIMARY KEY (namespace, code)
+	)`,
+	`CREATE TABLE IF NOT EXISTS snoozes (
+		namespace  TEXT    NOT NULL,
+		task       INTEGER NOT NULL,
+		department TEXT    NOT NULL,
+		until      TEXT    NOT NULL,
+		PRIMARY KEY (namespace, task, department)
+	)`,
+	`CREATE TABLE IF NOT EXISTS settings (
+		namespace TEXT    NOT NULL,
+		name      TEXT    NOT NULL,
+		value     INTEGER NOT NULL,
+		PRIMARY KEY (namespace, name)
+	)`,
+}
+
+// Store is the embedded store: one SQLite file, every row tagged with the
+// store's prefix.
+type Store struct {
+	db        *sql.DB
+	namespace string
+	path      string
+	readOnly  bool
+	lock      *os.File
+
+	// writeMu serialises this process's write transactions. The daemon is
+	// the only writer (it holds the lock file), so this replaces SQLite's
+	// busy-wait between our own connections with a plain queue.
+	writeMu   sync.Mutex
+	lastPrune time.Time // guarded by writeMu
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens (creating if need be) the store file at path for the daemon,
+// with its data under prefix. It takes an exclusive lock on path+".lock"
+// for as long as the Store is open, so that a second daemon on the same
+// file fails at once with an error wrapping store.ErrLocked.
+func Open(ctx context.Context, path, prefix string) (*Store, error) {
+	if prefix == "" {
+		return nil, fmt.Errorf("open sqlite store: prefix: must not be empty: %w", store.ErrInvalid)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	lock, err := lockFile(abs + ".lock")
+	if errors.Is(err, errLockHeld) {
+		return nil, fmt.Errorf("open %s: another duban process is using it: %w", path, store.ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite store %s: lock: %w", path, err)
+	}
+	s, err := openDB(ctx, abs, prefix, false)
+	if err != nil {
+		unlockFile(lock)
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	s.path, s.lock = path, lock
+	return s, nil
+}
+
+// OpenReadOnly opens an existing store file for reading only, without the
+// daemon's lock, so that `duban export` can read while the daemon writes.
+// Every write method of the returned Store fails with store.ErrReadOnly.
+func OpenReadOnly(ctx context.Context, path, prefix string) (*Store, error) {
+	if prefix == "" {
+		return nil, fmt.Errorf("open sqlite store read-only: prefix: must not be empty: %w", store.ErrInvalid)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite store %s read-only: %w", path, err)
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return nil, fmt.Errorf("open sqlite store %s read-only: %w", path, err)
+	}
+	s, err := openDB(ctx, abs, prefix, true)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite store %s read-only: %w", path, err)
+	}
+	s.path = path
+	return s, nil
+}
+
+func openDB(ctx context.Context, abs, prefix string, readOnly bool) (*Store, error) {
+	query := url.Values{}
+	query.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	if readOnly {
+		query.Set("mode", "ro")
+		query.Add("_pragma", "query_only(1)")
+	} else {
+		query.Add("_pragma", "journal_mode(WAL)")
+		// FULL: a commit is on disk before Record returns, so a reply the
+		// bot acknowledged in chat survives a power cut.
+		query.Add("_pragma", "synchronous(FULL)")
+		query.Set("_txlock", "immediate")
+	}
+	dsn := (&url.URL{Scheme: "file", Path: abs, RawQuery: query.Encode()}).String()
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	s := &Store{db: db, namespace: prefix, readOnly: readOnly}
+	if readOnly {
+		err = s.checkSchema(ctx)
+	} else {
+		err = s.migrate(ctx)
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		for _, stmt := range schema {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("create schema: %w", err)
+			}
+		}
+		var version sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_version`).Scan(&version); err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		switch {
+		case !version.Valid:
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, schemaVersion)
+			return err
+		case version.Int64 > schemaVersion:
+			return fmt.Errorf("schema version %d is newer than this build's %d: upgrade duban", version.Int64, schemaVersion)
+		}
+		return nil
+	})
+}
+
+func (s *Store) checkSchema(ctx context.Context) error {
+	var version sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_version`).Scan(&version); err != nil {
+		return fmt.Errorf("read schema version (is this a duban store?): %w", err)
+	}
+	if !version.Valid || version.Int64 > schemaVersion {
+		return fmt.Errorf("schema version %d is not readable by this build (%d)", version.Int64, schemaVersion)
+	}
+	return nil
+}
+
+// write runs fn in one BEGIN IMMEDIATE transaction and commits it, so every
+// multi-statement write is all or nothing.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if s.readOnly {
+		return store.ErrReadOnly
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// Ping checks that the file can be read.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes the file and releases the lock. Closing twice is harmless.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closeErr = s.db.Close()
+		if s.lock != nil {
+			if err := unlockFile(s.lock); err != nil && s.closeErr == nil {
+				s.closeErr = err
+			}
+		}
+		if s.closeErr != nil {
+			s.closeErr = fmt.Errorf("close sqlite store %s: %w", s.path, s.closeErr)
+		}
+	})
+	return s.closeErr
+}

@@ -1,0 +1,198 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Status is the progress status a department reports for a task.
+type Status string
+
+// The statuses a department can report. An empty Status on an Update means
+// the update is a note that leaves the status unchanged.
+const (
+	StatusNotStarted Status = "not_started"
+	StatusInProgress Status = "in_progress"
+	StatusDone       Status = "done"
+	StatusBlocked    Status = "blocked"
+)
+
+// Valid reports whether s is one of the statuses a department can report.
+// The empty status ("a note") is not a status of its own, so it is not valid
+// here; Update validation accepts it separately.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusNotStarted, StatusInProgress, StatusDone, StatusBlocked:
+		return true
+	}
+	return false
+}
+
+// Source says how an update reached the bot.
+type Source string
+
+// The ways an update reaches the bot.
+const (
+	SourceCommand Source = "command"
+	SourceReply   Source = "reply"
+	SourceButton  Source = "button"
+)
+
+// Valid reports whether s is a known source.
+func (s Source) Valid() bool {
+	switch s {
+	case SourceCommand, SourceReply, SourceButton:
+		return true
+	}
+	return false
+}
+
+// Update is one progress report from a department on a task. Updates are
+// append-only: a correction is a new Update whose Corrects names the one it
+// corrects; nothing is ever overwritten.
+type Update struct {
+	// ID is assigned by the store: "<task>-<seq>".
+	ID string `json:"id"`
+	// Seq is the position in the task's chain, 1, 2, 3…, assigned by the store.
+	Seq        int64     `json:"seq"`
+	Task       int       `json:"task"`
+	Department string    `json:"department"`
+	At         time.Time `json:"at"`
+	ChatID     int64     `json:"chat_id"`
+	MessageID  int       `json:"message_id"`
+	UserID     int64     `json:"user_id"`
+	UserName   string    `json:"user_name"`
+	// Text is kept byte-exact as sent.
+	Text string `json:"text"`
+	// Status is "" for a note that leaves the status unchanged.
+	Status Status `json:"status"`
+	// Percent is nil when not given.
+	Percent *int `json:"percent"`
+	// Value is the metric value, nil when not given.
+	Value  *float64 `json:"value"`
+	Source Source   `json:"source"`
+	// Corrects is the ID of the update this one corrects, "" if none.
+	Corrects string `json:"corrects"`
+	// TelegramUpdate is the Telegram update_id the update came from, 0 if none.
+	TelegramUpdate int64 `json:"telegram_update"`
+	// PrevHash is the Hash of the previous update of the same task, "" for
+	// the first. Assigned by the store.
+	PrevHash string `json:"prev_hash"`
+	// Hash is the hex SHA-256 of the update's canonical encoding (see Hash).
+	// Assigned by the store.
+	Hash string `json:"hash"`
+}
+
+// State is the latest status of one department on one task, derived from
+// its updates with Derive.
+type State struct {
+	Task       int    `json:"task"`
+	Department string `json:"department"`
+	// Status is the last non-empty status reported, not_started if none.
+	Status Status `json:"status"`
+	// Percent and Value are the last values given, nil if never given.
+	Percent *int     `json:"percent"`
+	Value   *float64 `json:"value"`
+	// Updates counts the department's updates on the task.
+	Updates int `json:"updates"`
+	// Last is the latest of those updates.
+	Last Update `json:"last"`
+}
+
+// Sent records one reminder that went out: the ledger keys it satisfied and
+// the Telegram messages it consists of.
+type Sent struct {
+	Keys       []string  `json:"keys"`
+	Department string    `json:"department"`
+	Tasks      []int     `json:"tasks"`
+	Stage      string    `json:"stage"`
+	ChatID     int64     `json:"chat_id"`
+	MessageIDs []int     `json:"message_ids"`
+	At         time.Time `json:"at"`
+}
+
+// Binding ties a department to the Telegram chat it is followed up in.
+type Binding struct {
+	Department string    `json:"department"`
+	ChatID     int64     `json:"chat_id"`
+	Title      string    `json:"title"`
+	BoundAt    time.Time `json:"bound_at"`
+	BoundBy    int64     `json:"bound_by"`
+	// Broken is "" while the binding works, else why it does not (for
+	// example the bot was removed from the chat).
+	Broken string `json:"broken"`
+}
+
+// Sentinel errors shared by every backend; test with errors.Is.
+var (
+	// ErrInvalid wraps every rejection of input; the message names the field.
+	ErrInvalid = errors.New("invalid input")
+	// ErrCodeInvalid means a binding code is unknown, already used or expired.
+	ErrCodeInvalid = errors.New("binding code is unknown, used or expired")
+	// ErrLocked means the embedded store file is held by another process.
+	ErrLocked = errors.New("store is locked")
+	// ErrNotFound means the thing named (a binding) does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists means the thing to create (a binding code) already exists.
+	ErrExists = errors.New("already exists")
+	// ErrReadOnly means a write was attempted on a store opened read-only.
+	ErrReadOnly = errors.New("store is read-only")
+	// ErrConflict means a write lost too many optimistic-concurrency races in
+	// a row; the caller may retry.
+	ErrConflict = errors.New("too much concurrent writing, gave up")
+)
+
+// SeenRetention is how long a backend must remember a Telegram update_id to
+// deduplicate it; Telegram itself only redelivers within 24 hours.
+const SeenRetention = 8 * 24 * time.Hour
+
+// FormatID returns the ID of update seq of task.
+func FormatID(task int, seq int64) string {
+	return strconv.Itoa(task) + "-" + strconv.FormatInt(seq, 10)
+}
+
+// ParseID splits an update ID made by FormatID.
+func ParseID(id string) (task int, seq int64, err error) {
+	taskText, seqText, ok := strings.Cut(id, "-")
+	if !ok {
+		return 0, 0, fmt.Errorf("update id %q: want <task>-<seq>", id)
+	}
+	task, err = strconv.Atoi(taskText)
+	if err != nil || task <= 0 || strconv.Itoa(task) != taskText {
+		return 0, 0, fmt.Errorf("update id %q: task is not a positive integer", id)
+	}
+	seq, err = strconv.ParseInt(seqText, 10, 64)
+	if err != nil || seq <= 0 || strconv.FormatInt(seq, 10) != seqText {
+		return 0, 0, fmt.Errorf("update id %q: seq is not a positive integer", id)
+	}
+	return task, seq, nil
+}
+
+// SnoozeKey is the key of a snooze in the map Snoozes returns.
+func SnoozeKey(task int, department string) string {
+	return strconv.Itoa(task) + "|" + department
+}
+
+// FormatTime is how backends store a time as text: UTC, RFC 3339 with
+// nanoseconds, so it reads back exactly.
+func FormatTime(t time.Time) string {
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// ParseTime reads a time written by FormatTime, in UTC.
+func ParseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t.UTC(), nil
+}
+
+// NormalizeTime drops the monotonic reading and the zone, which storage
+// cannot keep, so that a stored time compares equal to what was given.
+func NormalizeTime(t time.Time) time.Time {
+	return t.UTC().Round(0)
+}
