@@ -323,3 +323,12 @@ func joinInts(ns []int) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// DaysUntil counts calendar days in loc from now to the deadline's day: 0 on the day itself,
+// negative once it has passed. People count deadlines in days, not in 24-hour spans.
+func DaysUntil(deadline, now time.Time, loc *time.Location) int {
+	d, n := deadline.In(loc), now.In(loc)
+	dd := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
+	nd := time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, time.UTC)
+	return int(dd.Sub(nd).Hours() / 24)
+}

@@ -1,0 +1,248 @@
+package i18n
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/duban/duban/store"
+)
+
+var english Texts
+
+func init() {
+	t := &english
+	t.StatusNames = map[store.Status]string{
+		store.StatusNotStarted: "not started",
+		store.StatusInProgress: "in progress",
+		store.StatusDone:       "done",
+		store.StatusBlocked:    "blocked",
+	}
+	t.CSVHeader = []string{"id", "area", "goal", "department", "status", "percent", "last update", "last update text", "deadline", "days left (negative: overdue)"}
+	t.Commands = [][2]string{
+		{"report", "Report progress: /report ID status percent notes"},
+		{"tasks", "This department's open tasks"},
+		{"status", "Every department's progress on a task: /status ID"},
+		{"help", "How to use the bot"},
+		{"whoami", "Show this chat and who you are"},
+		{"digest", "The digest (supervisors chat or admins)"},
+		{"bind", "Bind this chat with a code: /bind CODE"},
+		{"invite", "(admin) Make a binding code: /invite DEPARTMENT"},
+		{"unbind", "(admin) Release a binding"},
+		{"departments", "(admin) Every department's chat and last report"},
+	}
+	days := func(n int) string {
+		switch {
+		case n > 1:
+			return fmt.Sprintf("%d days left", n)
+		case n == 1:
+			return "1 day left"
+		case n == 0:
+			return "due today"
+		case n == -1:
+			return "1 day overdue"
+		default:
+			return fmt.Sprintf("%d days overdue", -n)
+		}
+	}
+	progress := func(s store.Status, percent *int) string {
+		out := t.StatusName(s)
+		if percent != nil {
+			out += " " + strconv.Itoa(*percent) + "%"
+		}
+		return out
+	}
+	date := func(d time.Time) string { return d.Format("2006-01-02") }
+
+	t.Welcome = func(bool) string {
+		return "Hello! I follow up the work plan: I remind each responsible department before and after its deadlines, record the progress it reports, and send the supervisors a digest."
+	}
+	t.Help = func(admin bool) string {
+		s := "<b>How to report progress</b>\n" +
+			"• <b>Reply</b> to a reminder: done / in progress 60% plan issued / blocked: no funding yet\n" +
+			"• When a reminder lists several tasks, start with the task number: #12 in progress 60% (one task a line)\n" +
+			"• Or send a command: /report 12 in progress 60% plan issued\n" +
+			"• A reminder about one task has buttons: in progress / done / blocked\n\n" +
+			"<b>Other commands</b>\n" +
+			"/tasks this department's open tasks\n/status 12 every department on task 12\n/whoami this chat and you\n/bind CODE bind this chat to its department"
+		if admin {
+			s += "\n\n<b>Admins</b>\n/invite DEPARTMENT make a binding code and link\n/unbind [DEPARTMENT] release a binding\n/departments every department's chat and last report\n/digest the digest"
+		}
+		return s
+	}
+	t.AddedToGroup = func(bot string) string {
+		return "Thanks for adding me! An admin sends @" + e(bot) + " /invite DEPARTMENT in a private chat to get a code, then /bind CODE here binds this chat to its department."
+	}
+	t.UnknownCommand = func(cmd string) string {
+		return "There is no /" + e(cmd) + " command. Send /help to see what there is."
+	}
+	t.AdminOnly = func() string { return "Only admins may use this command." }
+
+	t.NotBound = func() string {
+		return "This chat is not bound to a department yet, so progress cannot be recorded. An admin sends /invite DEPARTMENT for a code, then /bind CODE here."
+	}
+	t.NeedTaskNumber = func() string {
+		return "Please name the task, for example: #12 in progress 60% plan issued. Send /tasks to see this department's tasks."
+	}
+	t.NeedTaskNumberOf = func(tasks []int) string {
+		ids := make([]string, len(tasks))
+		for i, id := range tasks {
+			ids[i] = "#" + strconv.Itoa(id)
+		}
+		return "This reminder lists several tasks (" + strings.Join(ids, ", ") + "); start your reply with the task number, for example:\n#" + strconv.Itoa(tasks[0]) + " in progress 60% notes"
+	}
+	t.UnknownTask = func(id int) string { return fmt.Sprintf("There is no task #%d. ", id) }
+	t.NotYourTask = func(id int, dept string) string { return fmt.Sprintf("Task #%d is not %s's. ", id, e(dept)) }
+	t.NothingRecorded = func(refusals []string) string {
+		return "Nothing recorded: " + strings.Join(refusals, "") + "\nSend /tasks to see this department's tasks."
+	}
+	t.CouldNotRecord = func() string { return "This progress could not be recorded; please try again later or ask an admin." }
+	t.ReportUsage = func() string {
+		return "Usage: /report ID status percent notes\nFor example: /report 12 in progress 60% plan issued\nStatus: done, in progress or blocked."
+	}
+	t.Recorded = func(task int, s store.Status, percent *int, value *float64, correction bool) string {
+		line := fmt.Sprintf("#%d ", task)
+		if s == "" && percent == nil {
+			line += "note"
+		} else {
+			line += progress(s, percent)
+		}
+		if value != nil {
+			line += ", metric " + strconv.FormatFloat(*value, 'f', -1, 64)
+		}
+		if correction {
+			line += " (correction)"
+		}
+		return line
+	}
+	t.RecordedAll = func(lines []string, anyDone bool) string {
+		s := "Recorded " + strings.Join(lines, "\nRecorded ")
+		if anyDone {
+			s += "\n✅ No more reminders about the tasks that are done."
+		}
+		return s
+	}
+
+	t.Button = func(s store.Status) string { return t.StatusName(s) }
+	t.ButtonExpired = func() string { return "This message has expired; reply to the latest reminder." }
+	t.ButtonInvalid = func() string { return "Invalid button; nothing recorded." }
+	t.ButtonRecorded = func(s store.Status) string { return "Recorded: " + t.StatusName(s) }
+	t.ButtonInviteDetails = func(task int, s store.Status) string {
+		return fmt.Sprintf("Recorded #%d %s. Please reply to this message with the details (what was done, figures, problems).", task, t.StatusName(s))
+	}
+
+	t.BindUsage = func() string { return "Usage: /bind CODE (an admin makes the code with /invite)" }
+	t.BindInGroup = func() string { return "Add me to the department's group and send /bind CODE there." }
+	t.BindBadCode = func() string { return "That code is unknown, used or expired. Ask an admin for a new /invite." }
+	t.Bound = func(dept string, tasks int) string {
+		return fmt.Sprintf("✅ This chat is now %s's, with %d tasks.\nI will remind you here before and after deadlines; reply to a reminder or send /report ID status percent to report. /tasks lists the tasks.", e(dept), tasks)
+	}
+
+	t.InviteUsage = func() string { return "Usage: /invite DEPARTMENT, for example /invite 市教育局" }
+	t.InviteGroup = func(group string, members []string) string {
+		esc := make([]string, len(members))
+		for i, m := range members {
+			esc[i] = e(m)
+		}
+		return e(group) + " is a group; invite each of its departments: " + strings.Join(esc, ", ")
+	}
+	t.UnknownDepartment = func(name string) string {
+		return "There is no department called " + e(name) + ". /departments lists them all."
+	}
+	t.Invite = func(dept, code, link string, expires time.Time) string {
+		return fmt.Sprintf("Binding code for %s (valid until %s, once):\n<code>%s</code>\n\nOpen the link and pick the department's group:\n%s\n\nor add me to the group and send there:\n<code>/bind %s</code>",
+			e(dept), expires.Format("2006-01-02 15:04"), e(code), e(link), e(code))
+	}
+
+	t.UnbindUsage = func() string { return "This chat is not bound. Usage: /unbind DEPARTMENT" }
+	t.NotBoundDepartment = func(dept string) string { return e(dept) + " has no chat bound." }
+	t.Unbound = func(dept string) string { return e(dept) + " is unbound; no more reminders go to its old chat." }
+	t.BindingBroken = func(dept, reason string) string {
+		return "⚠️ I can no longer write to " + e(dept) + "'s chat (" + e(reason) + "); its binding is marked broken. Invite it again: /invite " + e(dept)
+	}
+
+	t.Departments = func(lines []DepartmentLine) string {
+		bound := 0
+		var b strings.Builder
+		for _, l := range lines {
+			fmt.Fprintf(&b, "\n• %s (%d tasks): ", e(l.Name), l.Tasks)
+			switch {
+			case !l.Bound:
+				b.WriteString("not bound")
+			case l.Broken != "":
+				fmt.Fprintf(&b, "⚠️ binding broken (%s)", e(l.Broken))
+			default:
+				bound++
+				fmt.Fprintf(&b, "bound to %s (%d)", e(l.Title), l.Chat)
+			}
+			if l.LastReport.IsZero() {
+				b.WriteString(", never reported")
+			} else {
+				b.WriteString(", last report " + l.LastReport.Format("2006-01-02"))
+			}
+		}
+		return fmt.Sprintf("<b>Departments</b> (%d, %d bound)", len(lines), bound) + b.String()
+	}
+	t.Tasks = func(dept string, open []TaskLine) string {
+		if len(open) == 0 {
+			return "Every task of " + e(dept) + " is done. 👍"
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "<b>Open tasks of %s</b> (%d, most urgent first)", e(dept), len(open))
+		for _, l := range open {
+			fmt.Fprintf(&b, "\n#%d %s\n    due %s, %s; %s", l.ID, goalShort(l.Goal, 40), date(l.Deadline), days(l.DaysLeft), progress(l.Status, l.Percent))
+		}
+		b.WriteString("\n\nReply, or send /report ID status percent notes, to report.")
+		return b.String()
+	}
+	t.StatusUsage = func() string { return "Usage: /status ID, for example /status 12" }
+	t.TaskStatus = func(task TaskLine, metric string, lines []StatusLine) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "<b>#%d %s</b>\ndue %s, %s", task.ID, e(task.Goal), date(task.Deadline), days(task.DaysLeft))
+		if metric != "" {
+			fmt.Fprintf(&b, "\ntarget: %s", goalShort(metric, 120))
+		}
+		for _, l := range lines {
+			role := ""
+			if l.Lead {
+				role = " (lead)"
+			}
+			fmt.Fprintf(&b, "\n• %s%s: %s", e(l.Department), role, progress(l.Status, l.Percent))
+			if !l.At.IsZero() {
+				b.WriteString(", " + l.At.Format("01-02 15:04"))
+			}
+			if l.Text != "" {
+				fmt.Fprintf(&b, "\n    %s: %s", e(l.By), goalShort(l.Text, 200))
+			}
+		}
+		return b.String()
+	}
+
+	t.DigestNotHere = func() string { return "The digest is shown in the supervisors chat or to admins." }
+	t.DigestUnavailable = func() string { return "The digest is not available yet." }
+	t.WhoAmI = func(user, chat int64, dept string, admin, supervisors bool) string {
+		yes := map[bool]string{true: "yes", false: "no"}
+		unit := "not bound"
+		if dept != "" {
+			unit = e(dept)
+		}
+		return fmt.Sprintf("Your user id: <code>%d</code>\nThis chat's id: <code>%d</code>\nDepartment: %s\nSupervisors chat: %s\nAdmin: %s", user, chat, unit, yes[supervisors], yes[admin])
+	}
+
+	t.Nudge = func(dept string, items []NudgeItem) string {
+		stage := map[string]string{"before": "due soon", "overdue": "overdue", "stale": "please update"}
+		if len(items) == 1 {
+			it := items[0]
+			return fmt.Sprintf("<b>[Reminder] %s</b>\n#%d %s\ndue %s, %s; now: %s\n\nPress a button below, or <b>reply to this message</b> with progress, for example: in progress 60%% plan issued",
+				stage[it.Stage], it.Task, e(it.Goal), date(it.Deadline), days(it.DaysLeft), progress(it.Status, it.Percent))
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "<b>[Reminder] %s</b>: please report on these %d tasks:", e(dept), len(items))
+		for _, it := range items {
+			fmt.Fprintf(&b, "\n#%d %s\n    %s: due %s, %s; now: %s", it.Task, goalShort(it.Goal, 40), stage[it.Stage], date(it.Deadline), days(it.DaysLeft), progress(it.Status, it.Percent))
+		}
+		b.WriteString("\n\n<b>Reply to this message</b>, starting with the task number (one task a line), for example:\n#" + strconv.Itoa(items[0].Task) + " in progress 60% plan issued")
+		return b.String()
+	}
+}

@@ -1,0 +1,143 @@
+// Package i18n holds every text duban shows to people, one file per language (zh.go, en.go),
+// so that wording is changed in one place and both languages always say the same things.
+//
+// Every function escapes the strings it is given for Telegram's HTML parse mode: callers pass
+// department names, goals and users' words as they are.
+package i18n
+
+import (
+	"html"
+	"time"
+
+	"github.com/duban/duban/store"
+)
+
+// Texts is everything said in one language. Every field must be set in every language; a
+// test checks that none is left empty.
+type Texts struct {
+	StatusNames map[store.Status]string // 进行中, …
+	// CSV export header, one per column: id, area, goal, department, status, percent,
+	// last update time, last update text, deadline, days left (negative: overdue).
+	CSVHeader []string
+	// Commands is the command menu: name and description.
+	Commands [][2]string
+
+	Welcome        func(admin bool) string
+	Help           func(admin bool) string
+	AddedToGroup   func(botUsername string) string
+	UnknownCommand func(cmd string) string
+	AdminOnly      func() string
+
+	NotBound         func() string
+	NeedTaskNumber   func() string
+	NeedTaskNumberOf func(tasks []int) string
+	UnknownTask      func(id int) string
+	NotYourTask      func(id int, department string) string
+	NothingRecorded  func(refusals []string) string
+	CouldNotRecord   func() string
+	ReportUsage      func() string
+	// Recorded is one line of an acknowledgement; RecordedAll puts the lines together.
+	Recorded    func(task int, s store.Status, percent *int, value *float64, correction bool) string
+	RecordedAll func(lines []string, anyDone bool) string
+
+	Button              func(s store.Status) string
+	ButtonExpired       func() string
+	ButtonInvalid       func() string
+	ButtonRecorded      func(s store.Status) string
+	ButtonInviteDetails func(task int, s store.Status) string
+
+	BindUsage   func() string
+	BindInGroup func() string
+	BindBadCode func() string
+	Bound       func(department string, tasks int) string
+
+	InviteUsage       func() string
+	InviteGroup       func(group string, members []string) string
+	UnknownDepartment func(name string) string
+	Invite            func(department, code, link string, expires time.Time) string
+
+	UnbindUsage        func() string
+	NotBoundDepartment func(department string) string
+	Unbound            func(department string) string
+	BindingBroken      func(department, reason string) string
+
+	Departments func(lines []DepartmentLine) string
+	Tasks       func(department string, open []TaskLine) string
+	StatusUsage func() string
+	TaskStatus  func(task TaskLine, metric string, lines []StatusLine) string
+
+	DigestNotHere     func() string
+	DigestUnavailable func() string
+	WhoAmI            func(user, chat int64, department string, admin, supervisors bool) string
+
+	Nudge func(department string, items []NudgeItem) string
+}
+
+// DepartmentLine is one row of /departments.
+type DepartmentLine struct {
+	Name       string
+	Bound      bool
+	Chat       int64
+	Title      string
+	Broken     string
+	Tasks      int
+	LastReport time.Time // zero: never
+}
+
+// TaskLine is one task as a department sees it.
+type TaskLine struct {
+	ID       int
+	Goal     string
+	Deadline time.Time
+	DaysLeft int // negative: overdue
+	Status   store.Status
+	Percent  *int
+}
+
+// StatusLine is one department's line in /status.
+type StatusLine struct {
+	Department string
+	Lead       bool
+	Status     store.Status
+	Percent    *int
+	At         time.Time // zero: never reported
+	Text, By   string    // empty when the viewer may not see them
+}
+
+// NudgeItem is one task in a nudge.
+type NudgeItem struct {
+	Task     int
+	Goal     string
+	Deadline time.Time
+	DaysLeft int
+	Stage    string // "before", "overdue" or "stale"
+	Status   store.Status
+	Percent  *int
+}
+
+// For returns the texts of a language ("zh" or "en"); anything else gets Chinese, the default.
+func For(lang string) *Texts {
+	if lang == "en" {
+		return &english
+	}
+	return &chinese
+}
+
+// StatusName is a status as people read it; an unknown one is shown as stored.
+func (t *Texts) StatusName(s store.Status) string {
+	if name, ok := t.StatusNames[s]; ok {
+		return name
+	}
+	return string(s)
+}
+
+var e = html.EscapeString
+
+// goalShort keeps a nudge readable: a goal is cut to n characters.
+func goalShort(goal string, n int) string {
+	r := []rune(goal)
+	if len(r) <= n {
+		return e(goal)
+	}
+	return e(string(r[:n])) + "…"
+}

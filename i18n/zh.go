@@ -1,0 +1,248 @@
+package i18n
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/duban/duban/store"
+)
+
+var chinese Texts
+
+func init() {
+	t := &chinese
+	t.StatusNames = map[store.Status]string{
+		store.StatusNotStarted: "未开始",
+		store.StatusInProgress: "进行中",
+		store.StatusDone:       "已完成",
+		store.StatusBlocked:    "遇到困难",
+	}
+	t.CSVHeader = []string{"序号", "重点工作", "任务目标", "责任部门", "状态", "进度(%)", "最近报送时间", "最近报送内容", "完成时限", "剩余天数(负数为逾期)"}
+	t.Commands = [][2]string{
+		{"report", "报送进展：/report 编号 状态 进度 说明"},
+		{"tasks", "本单位未完成的任务"},
+		{"status", "某项任务各单位的进展：/status 编号"},
+		{"help", "使用说明"},
+		{"whoami", "显示本群和您的身份"},
+		{"digest", "督办简报（督查群或管理员）"},
+		{"bind", "用绑定码绑定本群：/bind 绑定码"},
+		{"invite", "（管理员）生成单位绑定码：/invite 单位名称"},
+		{"unbind", "（管理员）解除绑定"},
+		{"departments", "（管理员）各单位绑定和报送情况"},
+	}
+	days := func(n int) string {
+		switch {
+		case n > 0:
+			return fmt.Sprintf("剩余 %d 天", n)
+		case n == 0:
+			return "今天到期"
+		default:
+			return fmt.Sprintf("已逾期 %d 天", -n)
+		}
+	}
+	progress := func(s store.Status, percent *int) string {
+		out := t.StatusName(s)
+		if percent != nil {
+			out += " " + strconv.Itoa(*percent) + "%"
+		}
+		return out
+	}
+	date := func(d time.Time) string { return d.Format("2006-01-02") }
+
+	t.Welcome = func(bool) string {
+		return "您好！我是督办助手，负责跟踪工作任务的进展：到期前后提醒各责任单位，记录各单位报送的进展，并向督查室发送简报。"
+	}
+	t.Help = func(admin bool) string {
+		s := "<b>如何报送进展</b>\n" +
+			"• 直接<b>回复</b>提醒消息：已完成 / 进行中 60% 招生计划已下达 / 遇到困难：资金未到位\n" +
+			"• 提醒包含多项任务时，回复开头写编号：#12 进行中 60%（可分多行写多项）\n" +
+			"• 或发送命令：/report 12 进行中 60% 招生计划已下达\n" +
+			"• 单项提醒下方有按钮：进行中 / 已完成 / 遇到困难\n\n" +
+			"<b>其他命令</b>\n" +
+			"/tasks 本单位未完成的任务\n/status 12 第12项任务各单位进展\n/whoami 本群和您的身份\n/bind 绑定码 把本群绑定为责任单位"
+		if admin {
+			s += "\n\n<b>管理员</b>\n/invite 单位名称 生成绑定码和邀请链接\n/unbind [单位名称] 解除绑定\n/departments 各单位绑定和报送情况\n/digest 督办简报"
+		}
+		return s
+	}
+	t.AddedToGroup = func(bot string) string {
+		return "感谢邀请！请管理员私聊 @" + e(bot) + " 发送 /invite 单位名称 获取绑定码，然后在本群发送 /bind 绑定码，即可把本群绑定为责任单位。"
+	}
+	t.UnknownCommand = func(cmd string) string {
+		return "没有 /" + e(cmd) + " 这个命令。发送 /help 查看使用说明。"
+	}
+	t.AdminOnly = func() string { return "只有管理员可以使用这个命令。" }
+
+	t.NotBound = func() string {
+		return "本群还没有绑定责任单位，无法记录进展。请管理员发送 /invite 单位名称 获取绑定码，再在本群发送 /bind 绑定码。"
+	}
+	t.NeedTaskNumber = func() string {
+		return "请写明任务编号，例如：#12 进行中 60% 招生计划已下达。发送 /tasks 查看本单位的任务。"
+	}
+	t.NeedTaskNumberOf = func(tasks []int) string {
+		ids := make([]string, len(tasks))
+		for i, id := range tasks {
+			ids[i] = "#" + strconv.Itoa(id)
+		}
+		return "这条提醒包含多项任务（" + strings.Join(ids, "、") + "），请在回复开头写任务编号，例如：\n#" + strconv.Itoa(tasks[0]) + " 进行中 60% 说明"
+	}
+	t.UnknownTask = func(id int) string { return fmt.Sprintf("没有编号为 #%d 的任务。", id) }
+	t.NotYourTask = func(id int, dept string) string { return fmt.Sprintf("#%d 不是%s的任务。", id, e(dept)) }
+	t.NothingRecorded = func(refusals []string) string {
+		return "未记录：" + strings.Join(refusals, "") + "\n发送 /tasks 查看本单位的任务。"
+	}
+	t.CouldNotRecord = func() string { return "这条进展无法记录，请稍后重试或联系管理员。" }
+	t.ReportUsage = func() string {
+		return "用法：/report 任务编号 状态 进度 说明\n例如：/report 12 进行中 60% 招生计划已下达\n状态可写：已完成、进行中、遇到困难。"
+	}
+	t.Recorded = func(task int, s store.Status, percent *int, value *float64, correction bool) string {
+		line := fmt.Sprintf("#%d ", task)
+		if s == "" && percent == nil {
+			line += "备注"
+		} else {
+			line += progress(s, percent)
+		}
+		if value != nil {
+			line += " 指标值 " + strconv.FormatFloat(*value, 'f', -1, 64)
+		}
+		if correction {
+			line += "（更正）"
+		}
+		return line
+	}
+	t.RecordedAll = func(lines []string, anyDone bool) string {
+		s := "已记录 " + strings.Join(lines, "\n已记录 ")
+		if anyDone {
+			s += "\n✅ 已完成的任务不再提醒贵单位。"
+		}
+		return s
+	}
+
+	t.Button = func(s store.Status) string { return t.StatusName(s) }
+	t.ButtonExpired = func() string { return "这条消息已失效，请回复最新的提醒。" }
+	t.ButtonInvalid = func() string { return "按钮无效，未记录。" }
+	t.ButtonRecorded = func(s store.Status) string { return "已记录：" + t.StatusName(s) }
+	t.ButtonInviteDetails = func(task int, s store.Status) string {
+		return fmt.Sprintf("已记录 #%d %s。请回复本消息补充具体进展（完成情况、数字、遇到的问题）。", task, t.StatusName(s))
+	}
+
+	t.BindUsage = func() string { return "用法：/bind 绑定码（绑定码由管理员用 /invite 生成）" }
+	t.BindInGroup = func() string { return "请把我加入单位的群，在群里发送 /bind 绑定码。" }
+	t.BindBadCode = func() string {
+		return "绑定码无效、已使用或已过期。请管理员重新发送 /invite 单位名称。"
+	}
+	t.Bound = func(dept string, tasks int) string {
+		return fmt.Sprintf("✅ 本群已绑定为「%s」，共 %d 项任务。\n到期前后我会在这里提醒；回复提醒或发送 /report 编号 状态 进度 即可报送。发送 /tasks 查看任务。", e(dept), tasks)
+	}
+
+	t.InviteUsage = func() string { return "用法：/invite 单位名称，例如：/invite 市教育局" }
+	t.InviteGroup = func(group string, members []string) string {
+		esc := make([]string, len(members))
+		for i, m := range members {
+			esc[i] = e(m)
+		}
+		return "「" + e(group) + "」是分组，请为其中的单位分别生成绑定码：" + strings.Join(esc, "、")
+	}
+	t.UnknownDepartment = func(name string) string {
+		return "没有名为「" + e(name) + "」的单位。发送 /departments 查看全部单位。"
+	}
+	t.Invite = func(dept, code, link string, expires time.Time) string {
+		return fmt.Sprintf("已为「%s」生成绑定码（%s 前有效，只能使用一次）：\n<code>%s</code>\n\n点击链接，选择该单位的群即可绑定：\n%s\n\n或把我加入该群后，在群里发送：\n<code>/bind %s</code>",
+			e(dept), expires.Format("2006-01-02 15:04"), e(code), e(link), e(code))
+	}
+
+	t.UnbindUsage = func() string { return "本群没有绑定单位。用法：/unbind 单位名称" }
+	t.NotBoundDepartment = func(dept string) string { return "「" + e(dept) + "」没有绑定群。" }
+	t.Unbound = func(dept string) string {
+		return "已解除「" + e(dept) + "」的绑定，不再向原群发送提醒。"
+	}
+	t.BindingBroken = func(dept, reason string) string {
+		return "⚠️ 无法再向「" + e(dept) + "」的群发送消息（" + e(reason) + "），绑定已标记失效。请重新邀请：/invite " + e(dept)
+	}
+
+	t.Departments = func(lines []DepartmentLine) string {
+		bound := 0
+		var b strings.Builder
+		for _, l := range lines {
+			fmt.Fprintf(&b, "\n• %s（%d项）：", e(l.Name), l.Tasks)
+			switch {
+			case !l.Bound:
+				b.WriteString("未绑定")
+			case l.Broken != "":
+				fmt.Fprintf(&b, "⚠️ 绑定失效（%s）", e(l.Broken))
+			default:
+				bound++
+				fmt.Fprintf(&b, "已绑定 %s（%d）", e(l.Title), l.Chat)
+			}
+			if l.LastReport.IsZero() {
+				b.WriteString("，从未报送")
+			} else {
+				b.WriteString("，最近报送 " + l.LastReport.Format("2006-01-02"))
+			}
+		}
+		return fmt.Sprintf("<b>责任单位</b>（共 %d 个，已绑定 %d 个）", len(lines), bound) + b.String()
+	}
+	t.Tasks = func(dept string, open []TaskLine) string {
+		if len(open) == 0 {
+			return "「" + e(dept) + "」的任务都已完成。👍"
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "<b>「%s」未完成的任务</b>（%d项，最紧急的在前）", e(dept), len(open))
+		for _, l := range open {
+			fmt.Fprintf(&b, "\n#%d %s\n    截止 %s，%s；%s", l.ID, goalShort(l.Goal, 40), date(l.Deadline), days(l.DaysLeft), progress(l.Status, l.Percent))
+		}
+		b.WriteString("\n\n回复或发送 /report 编号 状态 进度 说明 报送进展。")
+		return b.String()
+	}
+	t.StatusUsage = func() string { return "用法：/status 任务编号，例如：/status 12" }
+	t.TaskStatus = func(task TaskLine, metric string, lines []StatusLine) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "<b>#%d %s</b>\n截止 %s，%s", task.ID, e(task.Goal), date(task.Deadline), days(task.DaysLeft))
+		if metric != "" {
+			fmt.Fprintf(&b, "\n指标：%s", goalShort(metric, 120))
+		}
+		for _, l := range lines {
+			role := ""
+			if l.Lead {
+				role = "（牵头）"
+			}
+			fmt.Fprintf(&b, "\n• %s%s：%s", e(l.Department), role, progress(l.Status, l.Percent))
+			if !l.At.IsZero() {
+				b.WriteString("，" + l.At.Format("01-02 15:04"))
+			}
+			if l.Text != "" {
+				fmt.Fprintf(&b, "\n    %s：%s", e(l.By), goalShort(l.Text, 200))
+			}
+		}
+		return b.String()
+	}
+
+	t.DigestNotHere = func() string { return "督办简报只在督查群或由管理员查看。" }
+	t.DigestUnavailable = func() string { return "督办简报暂不可用。" }
+	t.WhoAmI = func(user, chat int64, dept string, admin, supervisors bool) string {
+		yes := map[bool]string{true: "是", false: "否"}
+		unit := "未绑定"
+		if dept != "" {
+			unit = e(dept)
+		}
+		return fmt.Sprintf("您的用户 ID：<code>%d</code>\n本群 ID：<code>%d</code>\n本群绑定单位：%s\n督查群：%s\n管理员：%s", user, chat, unit, yes[supervisors], yes[admin])
+	}
+
+	t.Nudge = func(dept string, items []NudgeItem) string {
+		stage := map[string]string{"before": "即将到期", "overdue": "已逾期", "stale": "请更新进展"}
+		if len(items) == 1 {
+			it := items[0]
+			return fmt.Sprintf("<b>【督办提醒】%s</b>\n#%d %s\n截止 %s，%s；当前：%s\n\n请点击下方按钮，或<b>回复本消息</b>报送进展，例如：进行中 60%% 招生计划已下达",
+				stage[it.Stage], it.Task, e(it.Goal), date(it.Deadline), days(it.DaysLeft), progress(it.Status, it.Percent))
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "<b>【督办提醒】%s</b>，以下 %d 项任务请报送进展：", e(dept), len(items))
+		for _, it := range items {
+			fmt.Fprintf(&b, "\n#%d %s\n    %s：截止 %s，%s；当前：%s", it.Task, goalShort(it.Goal, 40), stage[it.Stage], date(it.Deadline), days(it.DaysLeft), progress(it.Status, it.Percent))
+		}
+		b.WriteString("\n\n<b>回复本消息</b>报送，开头写任务编号（可分多行写多项），例如：\n#" + strconv.Itoa(items[0].Task) + " 进行中 60% 招生计划已下达")
+		return b.String()
+	}
+}

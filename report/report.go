@@ -1,0 +1,281 @@
+// Package report reads what a department writes in chat — "#12 进行中 60% 招生计划已下达" — into
+// the tasks it names and, for each, a status, a percent and a metric value.
+//
+// It never rejects text: a message it cannot read is still a note on the task (status
+// unchanged), so nothing a department says is lost because of how it was phrased.
+package report
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/duban/duban/config"
+	"github.com/duban/duban/store"
+)
+
+// Parsed is what one piece of text says about a task.
+type Parsed struct {
+	Status  store.Status // "" when the text names no status: a note
+	Percent *int         // progress, 0–100
+	Value   *float64     // the metric's value, only for a task with a numeric target
+}
+
+// Item is the part of a message about one task.
+type Item struct {
+	Task int    // 0 when the text names no task
+	Text string // the text about it, without the leading task number
+}
+
+// A task number starts a line: "#12 …", "12 …", "12、13 …", "#12#13 …" or "第12项 …". A bare
+// number must be followed by a space or punctuation so that "60%" or "2022年" is not a task.
+var (
+	leadRe   = regexp.MustCompile(`^\s*(?:第\s*)?#?\s*(\d{1,5})\s*(?:项|号)?(?:[\s,，.。、:：;；)）]|$)`)
+	hashRe   = regexp.MustCompile(`^\s*#\s*(\d{1,5})`)
+	bareList = regexp.MustCompile(`^\s*(\d{1,5})\s*[、,，/]\s*`)
+)
+
+// Split finds the tasks a message names. A line that starts with task numbers begins an
+// item for each; the lines after it, up to the next such line, belong to it too. A message
+// that names no task is one item with Task 0, for the caller to place (a reply to a
+// single-task nudge is about that task).
+func Split(text string) []Item {
+	var items []Item
+	var open []int // indexes in items that the current line continues
+	for _, line := range strings.Split(text, "\n") {
+		ids, rest := leadingTasks(line)
+		if len(ids) == 0 {
+			if len(open) == 0 {
+				items = append(items, Item{Text: line})
+				open = []int{len(items) - 1}
+				continue
+			}
+			for _, i := range open {
+				items[i].Text += "\n" + line
+			}
+			continue
+		}
+		open = open[:0]
+		for _, id := range ids {
+			items = append(items, Item{Task: id, Text: rest})
+			open = append(open, len(items)-1)
+		}
+	}
+	// A preamble before the first task number belongs to no task; keep it only when it is
+	// all there is, so that "大家好\n#12 已完成" is about task 12 alone.
+	if len(items) > 1 && items[0].Task == 0 {
+		items = items[1:]
+	}
+	for i := range items {
+		items[i].Text = strings.TrimSpace(items[i].Text)
+	}
+	return merge(items)
+}
+
+// leadingTasks returns the task numbers a line starts with and the text after them.
+func leadingTasks(line string) ([]int, string) {
+	var ids []int
+	rest := line
+	for {
+		if m := hashRe.FindStringSubmatchIndex(rest); m != nil {
+			ids = append(ids, atoi(rest[m[2]:m[3]]))
+			rest = strings.TrimLeft(rest[m[1]:], " 、,，/")
+			continue
+		}
+		if m := bareList.FindStringSubmatchIndex(rest); m != nil && (len(ids) > 0 || leadRe.MatchString(rest)) {
+			ids = append(ids, atoi(rest[m[2]:m[3]]))
+			rest = rest[m[1]:]
+			continue
+		}
+		if m := leadRe.FindStringSubmatchIndex(rest); m != nil {
+			ids = append(ids, atoi(rest[m[2]:m[3]]))
+			rest = rest[m[1]:]
+		}
+		break
+	}
+	if len(ids) == 0 {
+		return nil, line
+	}
+	return ids, strings.TrimLeft(rest, " :：、,，.。")
+}
+
+// merge joins items about the same task, so "#12 进行中" and later "#12 附件已报" in one message
+// make one update, not two.
+func merge(items []Item) []Item {
+	var out []Item
+	index := map[int]int{}
+	for _, it := range items {
+		if i, ok := index[it.Task]; ok && it.Task != 0 {
+			out[i].Text = strings.TrimSpace(out[i].Text + "\n" + it.Text)
+			continue
+		}
+		index[it.Task] = len(out)
+		out = append(out, it)
+	}
+	return out
+}
+
+// Status words, most specific first: a negation before the word it negates, a difficulty
+// before progress ("完成有困难" is blocked), progress before completion. English words match
+// whole words only ("undone" is not "done").
+var statusWords = compileStatusWords([]struct {
+	status store.Status
+	words  []string
+}{
+	{store.StatusNotStarted, []string{"未开始", "尚未开始", "未启动", "尚未启动", "未开展", "not started", "not_started"}},
+	{store.StatusInProgress, []string{"未完成", "尚未完成", "没有完成", "没完成", "not done", "not finished"}},
+	{store.StatusBlocked, []string{"遇到困难", "困难", "受阻", "延期", "阻碍", "卡住", "blocked", "stuck", "delayed"}},
+	{store.StatusInProgress, []string{"进行中", "推进中", "正在", "实施中", "在建", "in progress", "in_progress", "ongoing", "underway"}},
+	{store.StatusDone, []string{"已完成", "完成", "已落实", "办结", "done", "completed", "complete", "finished"}},
+})
+
+type statusMatcher struct {
+	status  store.Status
+	chinese []string
+	english *regexp.Regexp
+}
+
+func compileStatusWords(groups []struct {
+	status store.Status
+	words  []string
+}) []statusMatcher {
+	out := make([]statusMatcher, len(groups))
+	for i, g := range groups {
+		var english []string
+		out[i].status = g.status
+		for _, w := range g.words {
+			if strings.Trim(w, "abcdefghijklmnopqrstuvwxyz_ ") == "" {
+				english = append(english, regexp.QuoteMeta(w))
+			} else {
+				out[i].chinese = append(out[i].chinese, w)
+			}
+		}
+		if len(english) > 0 {
+			out[i].english = regexp.MustCompile(`\b(?:` + strings.Join(english, "|") + `)\b`)
+		}
+	}
+	return out
+}
+
+var (
+	percentRe   = regexp.MustCompile(`(\d{1,3}(?:\.\d+)?)\s*[%％]`)
+	cnPercentRe = regexp.MustCompile(`百分之([零〇一二两三四五六七八九十百\d]+)`)
+	// A percent right after one of these words is the metric's value, not progress.
+	metricWordRe = regexp.MustCompile(`(?:比例|占比|达到|达|为)\s*(\d+(?:\.\d+)?)\s*[%％]`)
+)
+
+// Parse reads a status, a percent and (when the task has numeric targets) a metric value
+// from text. A percent under 100 beats the word 完成: "完成60%" is in progress at 60%.
+func Parse(text string, targets []config.Target) Parsed {
+	var p Parsed
+	lower := strings.ToLower(text)
+
+	rest := lower
+	if len(targets) > 0 {
+		if v, span, ok := metricValue(lower, targets); ok {
+			p.Value = &v
+			rest = lower[:span[0]] + " " + lower[span[1]:]
+		}
+	}
+	if pct, ok := percent(rest); ok {
+		p.Percent = &pct
+	}
+	p.Status = status(lower)
+	switch {
+	case p.Percent != nil && *p.Percent < 100 && p.Status == store.StatusDone:
+		p.Status = store.StatusInProgress
+	case p.Percent != nil && *p.Percent == 100 && p.Status == "":
+		p.Status = store.StatusDone
+	case p.Percent != nil && *p.Percent < 100 && p.Status == "":
+		p.Status = store.StatusInProgress
+	}
+	return p
+}
+
+func status(lower string) store.Status {
+	for _, m := range statusWords {
+		for _, w := range m.chinese {
+			if strings.Contains(lower, w) {
+				return m.status
+			}
+		}
+		if m.english != nil && m.english.MatchString(lower) {
+			return m.status
+		}
+	}
+	return ""
+}
+
+func percent(s string) (int, bool) {
+	if m := percentRe.FindStringSubmatch(s); m != nil {
+		f, err := strconv.ParseFloat(m[1], 64)
+		if err == nil && f >= 0 && f <= 100 {
+			return int(f + 0.5), true
+		}
+	}
+	if m := cnPercentRe.FindStringSubmatch(s); m != nil {
+		if n, ok := chineseNumber(m[1]); ok && n <= 100 {
+			return n, true
+		}
+	}
+	return 0, false
+}
+
+// metricValue finds the number that reports a target: after a target's name or a word such as
+// 比例 or 达到 for a percent target, or written with the target's unit (1200万元).
+func metricValue(lower string, targets []config.Target) (float64, [2]int, bool) {
+	for _, t := range targets {
+		unit := strings.ToLower(strings.Split(t.Unit, "/")[0])
+		if unit == "%" {
+			if m := metricWordRe.FindStringSubmatchIndex(lower); m != nil {
+				v, _ := strconv.ParseFloat(lower[m[2]:m[3]], 64)
+				return v, [2]int{m[0], m[1]}, true
+			}
+			continue
+		}
+		if unit == "" {
+			continue
+		}
+		re := regexp.MustCompile(`(\d+(?:\.\d+)?)\s*` + regexp.QuoteMeta(unit))
+		if m := re.FindStringSubmatchIndex(lower); m != nil {
+			v, _ := strconv.ParseFloat(lower[m[2]:m[3]], 64)
+			return v, [2]int{m[0], m[1]}, true
+		}
+	}
+	return 0, [2]int{}, false
+}
+
+var cnDigits = map[rune]int{'零': 0, '〇': 0, '一': 1, '二': 2, '两': 2, '三': 3, '四': 4, '五': 5, '六': 6, '七': 7, '八': 8, '九': 9}
+
+// chineseNumber reads 0–100 written in Chinese numerals (六十, 三十五, 十五, 一百, 百) or digits.
+func chineseNumber(s string) (int, bool) {
+	if n, err := strconv.Atoi(s); err == nil {
+		return n, true
+	}
+	total, cur := 0, 0
+	for _, r := range s {
+		switch {
+		case r == '十':
+			if cur == 0 {
+				cur = 1
+			}
+			total += cur * 10
+			cur = 0
+		case r == '百':
+			if cur == 0 {
+				cur = 1
+			}
+			total += cur * 100
+			cur = 0
+		default:
+			d, ok := cnDigits[r]
+			if !ok {
+				return 0, false
+			}
+			cur = d
+		}
+	}
+	return total + cur, true
+}
+
+func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
