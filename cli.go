@@ -44,6 +44,7 @@ func commands() []command {
 	return []command{
 		{"run", "run the daemon: nudges, replies, digests", cmdRun},
 		{"check", "validate config.yaml and tasks.yaml and print a summary", cmdCheck},
+		{"export", "print the plan with every department's latest status (json or csv)", cmdExport},
 		{"version", "print the version", cmdVersion},
 	}
 }

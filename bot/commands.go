@@ -1,0 +1,410 @@
+package bot
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	tgbot "github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+
+	"github.com/duban/duban/config"
+	"github.com/duban/duban/i18n"
+	"github.com/duban/duban/sender"
+	"github.com/duban/duban/store"
+)
+
+// CodeLifetime is how long a binding code from /invite works.
+const CodeLifetime = 24 * time.Hour
+
+func (b *Bot) onCommand(ctx context.Context, updateID int64, m *models.Message, cmd, args string) error {
+	st := b.state()
+	t := st.texts
+	admin := b.isAdmin(userID(m.From))
+	switch cmd {
+	case "start":
+		if args != "" && m.Chat.Type != models.ChatTypePrivate {
+			return b.bind(ctx, m, args) // the startgroup deep link: "/start CODE" in the group
+		}
+		b.reply(ctx, m, t.Welcome(admin)+"\n\n"+t.Help(admin))
+	case "help":
+		b.reply(ctx, m, t.Help(admin))
+	case "bind":
+		if args == "" {
+			b.reply(ctx, m, t.BindUsage())
+			return nil
+		}
+		return b.bind(ctx, m, args)
+	case "invite":
+		if !admin {
+			b.reply(ctx, m, t.AdminOnly())
+			return nil
+		}
+		return b.invite(ctx, m, args)
+	case "unbind":
+		if !admin {
+			b.reply(ctx, m, t.AdminOnly())
+			return nil
+		}
+		return b.unbind(ctx, m, args)
+	case "departments":
+		if !admin {
+			b.reply(ctx, m, t.AdminOnly())
+			return nil
+		}
+		return b.departments(ctx, m)
+	case "report":
+		if args == "" {
+			b.reply(ctx, m, t.ReportUsage())
+			return nil
+		}
+		return b.report(ctx, updateID, m, args, sourceCommand, false)
+	case "tasks":
+		return b.tasks(ctx, m)
+	case "status":
+		return b.status(ctx, m, args)
+	case "digest":
+		if !admin && !b.isSupervisorsChat(m.Chat.ID) {
+			b.reply(ctx, m, t.DigestNotHere())
+			return nil
+		}
+		if b.digest == nil {
+			b.reply(ctx, m, t.DigestUnavailable())
+			return nil
+		}
+		text, err := b.digest.Digest(ctx, b.now())
+		if err != nil {
+			return retry(err)
+		}
+		b.reply(ctx, m, text)
+	case "whoami":
+		binding, bound, err := b.chatDepartment(ctx, m.Chat.ID)
+		if err != nil {
+			return err
+		}
+		dept := ""
+		if bound {
+			dept = binding.Department
+		}
+		b.reply(ctx, m, t.WhoAmI(userID(m.From), m.Chat.ID, dept, admin, b.isSupervisorsChat(m.Chat.ID)))
+	default:
+		if m.Chat.Type == models.ChatTypePrivate {
+			b.reply(ctx, m, t.UnknownCommand(cmd))
+		}
+	}
+	return nil
+}
+
+// bind redeems a code in the group it binds.
+func (b *Bot) bind(ctx context.Context, m *models.Message, code string) error {
+	t := b.state().texts
+	if m.Chat.Type == models.ChatTypePrivate {
+		b.reply(ctx, m, t.BindInGroup())
+		return nil
+	}
+	dept, err := b.store.RedeemCode(ctx, strings.TrimSpace(code), b.now())
+	if errors.Is(err, store.ErrCodeInvalid) {
+		b.reply(ctx, m, t.BindBadCode())
+		return nil
+	}
+	if err != nil {
+		return retry(err)
+	}
+	err = b.store.Bind(ctx, store.Binding{Department: dept, ChatID: m.Chat.ID, Title: m.Chat.Title, BoundAt: b.now(), BoundBy: userID(m.From)})
+	if err != nil {
+		return retry(err)
+	}
+	b.reply(ctx, m, t.Bound(dept, len(b.state().plan.TasksFor(dept))))
+	return nil
+}
+
+// invite makes a one-time code for a department and the deep link that binds a group with it.
+func (b *Bot) invite(ctx context.Context, m *models.Message, args string) error {
+	st := b.state()
+	t := st.texts
+	name := strings.TrimSpace(args)
+	if name == "" {
+		b.reply(ctx, m, t.InviteUsage())
+		return nil
+	}
+	dept, ok := b.department(name)
+	if !ok {
+		if st.cfg.IsGroup(name) {
+			b.reply(ctx, m, t.InviteGroup(name, st.cfg.Members(name)))
+		} else {
+			b.reply(ctx, m, t.UnknownDepartment(name))
+		}
+		return nil
+	}
+	code, err := newCode()
+	if err != nil {
+		return err
+	}
+	expires := b.now().Add(CodeLifetime)
+	if err := b.store.CreateCode(ctx, code, dept, expires); err != nil {
+		return retry(err)
+	}
+	link := fmt.Sprintf("https://t.me/%s?startgroup=%s", b.username, code)
+	b.reply(ctx, m, t.Invite(dept, code, link, expires.In(st.cfg.Location)))
+	return nil
+}
+
+// department resolves a name a person typed (an alias or a department) to a department.
+func (b *Bot) department(name string) (string, bool) {
+	c := b.state().cfg
+	if c.IsGroup(name) {
+		return "", false
+	}
+	members := c.Members(name)
+	if len(members) != 1 {
+		return "", false
+	}
+	return members[0], true
+}
+
+// newCode is 20 random base32 characters: unguessable, and inside the deep-link alphabet.
+func newCode() (string, error) {
+	raw := make([]byte, 12)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("make binding code: %w", err)
+	}
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(raw)), nil
+}
+
+// unbind releases a department's chat: the one named, or this chat's.
+func (b *Bot) unbind(ctx context.Context, m *models.Message, args string) error {
+	t := b.state().texts
+	var dept string
+	if name := strings.TrimSpace(args); name != "" {
+		d, ok := b.department(name)
+		if !ok {
+			b.reply(ctx, m, t.UnknownDepartment(name))
+			return nil
+		}
+		dept = d
+	} else {
+		binding, bound, err := b.chatDepartment(ctx, m.Chat.ID)
+		if err != nil {
+			return err
+		}
+		if !bound {
+			b.reply(ctx, m, t.UnbindUsage())
+			return nil
+		}
+		dept = binding.Department
+	}
+	err := b.store.Unbind(ctx, dept)
+	if errors.Is(err, store.ErrNotFound) {
+		b.reply(ctx, m, t.NotBoundDepartment(dept))
+		return nil
+	}
+	if err != nil {
+		return retry(err)
+	}
+	b.reply(ctx, m, t.Unbound(dept))
+	return nil
+}
+
+// departments lists every department with its chat and when it last reported.
+func (b *Bot) departments(ctx context.Context, m *models.Message) error {
+	st := b.state()
+	bindings, err := b.store.Bindings(ctx)
+	if err != nil {
+		return retry(err)
+	}
+	states, err := b.store.Latest(ctx)
+	if err != nil {
+		return retry(err)
+	}
+	last := map[string]time.Time{}
+	for _, s := range states {
+		if s.Last.At.After(last[s.Department]) {
+			last[s.Department] = s.Last.At
+		}
+	}
+	byDept := map[string]store.Binding{}
+	for _, bd := range bindings {
+		byDept[bd.Department] = bd
+	}
+	lines := make([]i18n.DepartmentLine, 0, len(st.cfg.DepartmentNames))
+	for _, d := range st.cfg.DepartmentNames {
+		bd, bound := byDept[d]
+		line := i18n.DepartmentLine{Name: d, Bound: bound, Chat: bd.ChatID, Title: bd.Title, Broken: bd.Broken,
+			Tasks: len(st.plan.TasksFor(d))}
+		if at, ok := last[d]; ok {
+			line.LastReport = at.In(st.cfg.Location)
+		}
+		lines = append(lines, line)
+	}
+	b.reply(ctx, m, st.texts.Departments(lines))
+	return nil
+}
+
+// tasks lists this chat's department's open tasks, most urgent first.
+func (b *Bot) tasks(ctx context.Context, m *models.Message) error {
+	st := b.state()
+	binding, bound, err := b.chatDepartment(ctx, m.Chat.ID)
+	if err != nil {
+		return err
+	}
+	if !bound {
+		b.reply(ctx, m, st.texts.NotBound())
+		return nil
+	}
+	states, err := b.latestOf(ctx, binding.Department)
+	if err != nil {
+		return err
+	}
+	now := b.now()
+	var open []i18n.TaskLine
+	for _, task := range st.plan.TasksFor(binding.Department) {
+		s := states[task.ID]
+		if s.Status == store.StatusDone {
+			continue
+		}
+		open = append(open, b.taskLine(task, s, now))
+	}
+	slices.SortStableFunc(open, func(a, c i18n.TaskLine) int { return cmp.Compare(a.DaysLeft, c.DaysLeft) })
+	b.reply(ctx, m, st.texts.Tasks(binding.Department, open))
+	return nil
+}
+
+func (b *Bot) taskLine(task *config.Task, s store.State, now time.Time) i18n.TaskLine {
+	loc := b.state().cfg.Location
+	status := s.Status
+	if status == "" {
+		status = store.StatusNotStarted
+	}
+	return i18n.TaskLine{
+		ID: task.ID, Goal: task.Goal, Deadline: task.Deadline.In(loc),
+		DaysLeft: config.DaysUntil(task.Deadline, now, loc), Status: status, Percent: s.Percent,
+	}
+}
+
+func (b *Bot) latestOf(ctx context.Context, dept string) (map[int]store.State, error) {
+	states, err := b.store.Latest(ctx)
+	if err != nil {
+		return nil, retry(err)
+	}
+	out := map[int]store.State{}
+	for _, s := range states {
+		if s.Department == dept {
+			out[s.Task] = s
+		}
+	}
+	return out, nil
+}
+
+// status shows every department on a task, the lead first. The lead, the supervisors and the
+// admins see what each department last wrote; another department sees its own words and the
+// others' statuses.
+func (b *Bot) status(ctx context.Context, m *models.Message, args string) error {
+	st := b.state()
+	t := st.texts
+	id, err := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(args), "#"))
+	if err != nil {
+		b.reply(ctx, m, t.StatusUsage())
+		return nil
+	}
+	task, ok := st.plan.Task(id)
+	if !ok {
+		b.reply(ctx, m, t.UnknownTask(id))
+		return nil
+	}
+	binding, bound, err := b.chatDepartment(ctx, m.Chat.ID)
+	if err != nil {
+		return err
+	}
+	states, err := b.store.Latest(ctx)
+	if err != nil {
+		return retry(err)
+	}
+	seeAll := b.isAdmin(userID(m.From)) || b.isSupervisorsChat(m.Chat.ID) || (bound && task.IsLead(binding.Department))
+	byDept := map[string]store.State{}
+	for _, s := range states {
+		if s.Task == id {
+			byDept[s.Department] = s
+		}
+	}
+	lines := make([]i18n.StatusLine, 0, len(task.Responsible))
+	for _, d := range task.Responsible {
+		s, reported := byDept[d]
+		line := i18n.StatusLine{Department: d, Lead: task.IsLead(d), Status: store.StatusNotStarted}
+		if reported {
+			line.Status, line.Percent = s.Status, s.Percent
+			line.At = s.Last.At.In(st.cfg.Location)
+			if seeAll || (bound && binding.Department == d) {
+				line.Text, line.By = s.Last.Text, s.Last.UserName
+			}
+		}
+		lines = append(lines, line)
+	}
+	now := b.now()
+	b.reply(ctx, m, t.TaskStatus(b.taskLine(task, store.State{}, now), task.Metric, lines))
+	return nil
+}
+
+// onMembership notices the bot being removed from a chat — its binding is broken, and the
+// supervisors are told — and being added back, which mends a broken binding.
+func (b *Bot) onMembership(ctx context.Context, cm *models.ChatMemberUpdated) error {
+	switch cm.NewChatMember.Type {
+	case models.ChatMemberTypeLeft, models.ChatMemberTypeBanned:
+		return b.ChatLost(ctx, cm.Chat.ID, "removed from the chat")
+	}
+	binding, bound, err := b.chatDepartment(ctx, cm.Chat.ID)
+	if err != nil || !bound || binding.Broken == "" {
+		return err
+	}
+	binding.Broken = ""
+	return retry(b.store.Bind(ctx, binding))
+}
+
+// ChatLost marks the binding of a chat the bot can no longer write to as broken and tells
+// the supervisors; the sender calls it on a 403.
+func (b *Bot) ChatLost(ctx context.Context, chatID int64, reason string) error {
+	binding, bound, err := b.chatDepartment(ctx, chatID)
+	if err != nil || !bound {
+		return err
+	}
+	if err := b.store.MarkBroken(ctx, binding.Department, reason); err != nil {
+		return retry(err)
+	}
+	if sup := b.state().cfg.Supervisors.Chat; sup != 0 && sup != chatID {
+		if _, err := b.send.Send(ctx, sender.Message{ChatID: sup, Text: b.state().texts.BindingBroken(binding.Department, reason)}); err != nil {
+			b.log.Warn("supervisors not told of a broken binding", "err", err)
+		}
+	}
+	return nil
+}
+
+// ChatMoved keeps a binding when its group becomes a supergroup; the sender calls it.
+func (b *Bot) ChatMoved(ctx context.Context, oldID, newID int64) {
+	if err := b.store.MigrateChat(ctx, oldID, newID); err != nil {
+		b.log.Error("binding not moved to the supergroup", "old", oldID, "new", newID, "err", err)
+	}
+}
+
+// SetCommands registers the command menus in Chinese and English.
+func (b *Bot) SetCommands(ctx context.Context) error {
+	for _, lang := range []string{"", "zh", "en"} {
+		texts := b.state().texts
+		if lang != "" {
+			texts = i18n.For(lang)
+		}
+		var cmds []models.BotCommand
+		for _, c := range texts.Commands {
+			cmds = append(cmds, models.BotCommand{Command: c[0], Description: c[1]})
+		}
+		if _, err := b.tg.SetMyCommands(ctx, &tgbot.SetMyCommandsParams{Commands: cmds, LanguageCode: lang}); err != nil {
+			return fmt.Errorf("set commands (%q): %w", lang, err)
+		}
+	}
+	return nil
+}

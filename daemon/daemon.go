@@ -1,0 +1,307 @@
+// Package daemon wires duban's parts into the running service: the store, the Telegram
+// sender and bot, the poller or webhook, and the HTTP endpoints (/healthz, /metrics).
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	tgbot "github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+
+	"github.com/duban/duban/bot"
+	"github.com/duban/duban/config"
+	"github.com/duban/duban/metrics"
+	"github.com/duban/duban/sender"
+)
+
+// Store is what the daemon needs of a store backend.
+type Store interface {
+	bot.Store
+	bot.OffsetStore
+	Ping(ctx context.Context) error
+}
+
+// Options are the daemon's inputs. Tests set the tuning fields to run fast against the fake
+// Bot API; zero values are production settings.
+type Options struct {
+	Config *config.Config
+	Plan   *config.Plan
+	Store  Store
+	Log    *slog.Logger
+	Now    func() time.Time
+
+	SendLimits     sender.Limits // zero: Telegram's
+	SendBackoff    time.Duration
+	PollTimeout    time.Duration // zero: 50 s
+	PollBackoff    time.Duration
+	RetryAfterUnit time.Duration // zero: 1 s
+	// Listening is told the address the HTTP server listens on, once it does.
+	Listening func(addr string)
+}
+
+// Daemon is the service, set up and ready to Run.
+type Daemon struct {
+	o       Options
+	log     *slog.Logger
+	tg      *tgbot.Bot
+	bot     *bot.Bot
+	metrics *metrics.Metrics
+	health  *health
+	me      string
+}
+
+// Run sets up and serves until ctx ends.
+func Run(ctx context.Context, o Options) error {
+	d, err := New(ctx, o)
+	if err != nil {
+		return err
+	}
+	return d.Run(ctx)
+}
+
+// Bot is the daemon's Telegram bot, for the scheduler (and tests) to send nudges through.
+func (d *Daemon) Bot() *bot.Bot { return d.bot }
+
+// New connects to Telegram (retrying until it answers or ctx ends), and sets up the sender
+// and the bot. Nothing is received until Run.
+func New(ctx context.Context, o Options) (*Daemon, error) {
+	c := o.Config
+	log := o.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	token := string(c.Telegram.Token)
+	if token == "" {
+		return nil, errors.New("telegram.token is empty: set TELEGRAM_BOT_TOKEN")
+	}
+	tg, err := tgbot.New(token,
+		tgbot.WithServerURL(c.APIURL()),
+		tgbot.WithSkipGetMe(),
+		tgbot.WithHTTPClient(time.Minute, &http.Client{Timeout: 30 * time.Second}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("telegram client: %w", err)
+	}
+	m := metrics.New()
+	health := &health{store: o.Store, metrics: m}
+
+	me, err := retryUntil(ctx, log, "getMe", func() (string, error) {
+		u, err := tg.GetMe(ctx)
+		if err != nil {
+			return "", err
+		}
+		return u.Username, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	health.contact(time.Now())
+
+	var b *bot.Bot
+	snd := sender.New(tg, sender.Options{
+		Limits:  o.SendLimits,
+		Backoff: o.SendBackoff,
+		Moved:   func(ctx context.Context, oldID, newID int64) { b.ChatMoved(ctx, oldID, newID) },
+		Forbidden: func(ctx context.Context, chat int64, reason string) {
+			if err := b.ChatLost(ctx, chat, reason); err != nil {
+				log.Error("broken binding not recorded", "chat", chat, "err", err)
+			}
+		},
+		Observe: func(outcome string) {
+			m.ObserveSend(outcome)
+			if outcome == "sent" {
+				health.contact(time.Now())
+			}
+		},
+	})
+	b = bot.New(bot.Options{
+		Config: c, Plan: o.Plan, Store: o.Store, Telegram: tg, Sender: snd,
+		Username: me, Token: token, Log: log, Now: o.Now, Observe: m.ObserveUpdate,
+	})
+	if _, err := retryUntil(ctx, log, "seed bindings", func() (struct{}, error) { return struct{}{}, b.SeedBindings(ctx) }); err != nil {
+		return nil, err
+	}
+	if err := b.SetCommands(ctx); err != nil {
+		log.Warn("command menu not set", "err", err)
+	}
+	return &Daemon{o: o, log: log, tg: tg, bot: b, metrics: m, health: health, me: me}, nil
+}
+
+// Run serves until ctx ends, then shuts down in order: the poller stops taking updates, the
+// HTTP servers drain, and Run returns. The store is the caller's to close.
+func (d *Daemon) Run(ctx context.Context) error {
+	c, o, log, tg, b, m, health, me := d.o.Config, d.o, d.log, d.tg, d.bot, d.metrics, d.health, d.me
+	token := string(c.Telegram.Token)
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", health)
+	mux.Handle("GET /metrics", m.Handler())
+	var webhookPath string
+	if c.Telegram.Mode == "webhook" {
+		u, _ := url.Parse(c.Telegram.Webhook.URL) // validated by config
+		webhookPath = u.Path
+		if webhookPath == "" {
+			webhookPath = "/"
+		}
+	}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	run := func(name string, f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil {
+				errs <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	servers := []*http.Server{}
+	serve := func(addr string, h http.Handler) error {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		if o.Listening != nil {
+			o.Listening(ln.Addr().String())
+		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, srv)
+		run("http "+addr, func() error {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		return nil
+	}
+	if webhookPath != "" {
+		hook := b.WebhookHandler(string(c.Telegram.Webhook.SecretToken))
+		if l := c.Telegram.Webhook.Listen; l != "" && l != c.HTTP.Listen {
+			hm := http.NewServeMux()
+			hm.Handle("POST "+webhookPath, hook)
+			if err := serve(l, hm); err != nil {
+				return err
+			}
+		} else {
+			mux.Handle("POST "+webhookPath, hook)
+		}
+	}
+	if c.HTTP.Listen != "" {
+		if err := serve(c.HTTP.Listen, mux); err != nil {
+			return err
+		}
+	}
+
+	switch c.Telegram.Mode {
+	case "webhook":
+		if _, err := retryUntil(ctx, log, "setWebhook", func() (bool, error) {
+			return tg.SetWebhook(ctx, &tgbot.SetWebhookParams{
+				URL: c.Telegram.Webhook.URL, SecretToken: string(c.Telegram.Webhook.SecretToken), AllowedUpdates: bot.AllowedUpdates,
+			})
+		}); err != nil {
+			return err
+		}
+	default:
+		// getUpdates and a webhook exclude each other; pending updates are kept.
+		if _, err := retryUntil(ctx, log, "deleteWebhook", func() (bool, error) {
+			return tg.DeleteWebhook(ctx, &tgbot.DeleteWebhookParams{})
+		}); err != nil {
+			return err
+		}
+		poller := &bot.Poller{
+			APIURL: c.APIURL(), Token: token, Store: o.Store,
+			Handle: func(ctx context.Context, upd *models.Update) error {
+				err := b.Handle(ctx, upd)
+				if bot.IsRetry(err) {
+					m.StoreError()
+				}
+				return err
+			},
+			Timeout: o.PollTimeout, Backoff: o.PollBackoff, RetryAfterUnit: o.RetryAfterUnit,
+			Log: log, Contact: health.contact,
+		}
+		run("poller", func() error { return poller.Run(ctx) })
+	}
+	log.Info("duban running", "bot", "@"+me, "tasks", len(o.Plan.Tasks), "mode", c.Telegram.Mode, "http", c.HTTP.Listen)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errs:
+	}
+	cancel()
+	shutdown, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	for _, srv := range servers {
+		_ = srv.Shutdown(shutdown)
+	}
+	wg.Wait()
+	return runErr
+}
+
+// retryUntil calls f until it succeeds or ctx ends: at start Telegram or the store may not be
+// reachable yet, and a daemon that exits on that is one more thing to restart by hand. A
+// rejected token is final.
+func retryUntil[T any](ctx context.Context, log *slog.Logger, what string, f func() (T, error)) (T, error) {
+	backoff := time.Second
+	for {
+		v, err := f()
+		if err == nil {
+			return v, nil
+		}
+		if errors.Is(err, tgbot.ErrorUnauthorized) {
+			return v, fmt.Errorf("%s: telegram rejected the bot token: check TELEGRAM_BOT_TOKEN", what)
+		}
+		log.Warn("start-up step failed, retrying", "step", what, "err", err, "retry_in", backoff)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return v, ctx.Err()
+		case <-t.C:
+		}
+		backoff = min(backoff*2, 30*time.Second)
+	}
+}
+
+// health answers /healthz: 200 when the store answers, 503 when it does not, with the time of
+// the last successful call to Telegram either way.
+type health struct {
+	store       Store
+	metrics     *metrics.Metrics
+	lastContact atomic.Int64 // unix nanoseconds
+}
+
+func (h *health) contact(t time.Time) { h.lastContact.Store(t.UnixNano()) }
+
+func (h *health) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	out := map[string]string{"status": "ok", "store": "ok"}
+	code := http.StatusOK
+	if err := h.store.Ping(ctx); err != nil {
+		h.metrics.StoreError()
+		out["status"], out["store"] = "unavailable", err.Error()
+		code = http.StatusServiceUnavailable
+	}
+	if ns := h.lastContact.Load(); ns != 0 {
+		out["telegram_last_ok"] = time.Unix(0, ns).UTC().Format(time.RFC3339)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(out)
+}

@@ -1,0 +1,245 @@
+package daemon_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/duban/duban/config"
+	"github.com/duban/duban/daemon"
+	"github.com/duban/duban/internal/telegramtest"
+	"github.com/duban/duban/sender"
+	"github.com/duban/duban/store"
+	"github.com/duban/duban/store/redis"
+	"github.com/duban/duban/store/redis/redistest"
+	"github.com/duban/duban/store/sqlite"
+)
+
+// People and chats of the tests.
+var (
+	admin     = telegramtest.NewUser(1001, "督查员")
+	clerk     = telegramtest.NewUser(2001, "王五")
+	eduGroup  = telegramtest.GroupChat(-1001, "市教育局工作群")
+	hrGroup   = telegramtest.GroupChat(-1002, "市人社局工作群")
+	supGroup  = telegramtest.GroupChat(-500, "督查室")
+	adminChat = telegramtest.PrivateChat(admin)
+)
+
+// backend opens a fresh store of one kind; reopen opens the same data again, as a restarted
+// daemon would.
+type backend struct {
+	name   string
+	open   func(tb testing.TB) (s daemon.Store, reopen func(tb testing.TB) daemon.Store)
+	closer func(s daemon.Store)
+}
+
+// backends are the embedded store and Redis. Redis needs REDIS_URL; under CI=true its
+// absence fails the test instead of skipping it.
+func backends(tb testing.TB) []backend {
+	tb.Helper()
+	closeStore := func(s daemon.Store) {
+		if c, ok := s.(interface{ Close() error }); ok {
+			_ = c.Close()
+		}
+	}
+	out := []backend{{
+		name: "sqlite",
+		open: func(tb testing.TB) (daemon.Store, func(testing.TB) daemon.Store) {
+			path := filepath.Join(tb.TempDir(), "duban.db")
+			open := func(tb testing.TB) daemon.Store {
+				tb.Helper()
+				s, err := sqlite.Open(context.Background(), path, "test:")
+				if err != nil {
+					tb.Fatalf("open sqlite: %v", err)
+				}
+				tb.Cleanup(func() { _ = s.Close() })
+				return s
+			}
+			return open(tb), open
+		},
+		closer: closeStore,
+	}}
+	url, ok := redistest.URL(tb)
+	if !ok {
+		return out
+	}
+	return append(out, backend{
+		name: "redis",
+		open: func(tb testing.TB) (daemon.Store, func(testing.TB) daemon.Store) {
+			prefix := redistest.Prefix(tb, url)
+			open := func(tb testing.TB) daemon.Store {
+				tb.Helper()
+				s, err := redis.Open(context.Background(), url, prefix)
+				if err != nil {
+					tb.Fatalf("open redis: %v", err)
+				}
+				tb.Cleanup(func() { _ = s.Close() })
+				return s
+			}
+			return open(tb), open
+		},
+		closer: closeStore,
+	})
+}
+
+// faultyStore passes everything to a real store, but Record can be made to fail, as in an
+// outage, and can run a hook once a record is stored, as a crash would interrupt.
+type faultyStore struct {
+	daemon.Store
+	failRecords atomic.Int32 // fail this many Record calls
+	afterRecord atomic.Pointer[func()]
+}
+
+var errOutage = errors.New("dial tcp 127.0.0.1:6379: connection refused")
+
+func (f *faultyStore) Record(ctx context.Context, id int64, ups []store.Update) ([]store.Update, bool, error) {
+	if f.failRecords.Add(-1) >= 0 {
+		return nil, false, errOutage
+	}
+	f.failRecords.Store(0)
+	got, fresh, err := f.Store.Record(ctx, id, ups)
+	if hook := f.afterRecord.Load(); hook != nil && err == nil {
+		(*hook)()
+	}
+	return got, fresh, err
+}
+
+// rig is a daemon running against the fake Bot API.
+type rig struct {
+	tg    *telegramtest.Server
+	cfg   *config.Config
+	plan  *config.Plan
+	store daemon.Store
+	d     *daemon.Daemon
+	addr  string
+	stop  func() error // cancels the daemon and waits for it
+}
+
+func testConfig(tb testing.TB, tg *telegramtest.Server) (*config.Config, *config.Plan) {
+	tb.Helper()
+	c, err := config.LoadConfigEnv("../config.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		tb.Fatalf("config: %v", err)
+	}
+	p, err := config.LoadPlan(c.TasksPath(), c)
+	if err != nil {
+		tb.Fatalf("plan: %v", err)
+	}
+	c.Telegram.Token = config.Secret(tg.Token())
+	c.Telegram.APIURL = tg.URL()
+	c.Telegram.Admins = []int64{admin.ID}
+	c.Supervisors.Chat = supGroup.ID
+	c.HTTP.Listen = "127.0.0.1:0"
+	return c, p
+}
+
+// fastSending keeps the sender's pipeline but not Telegram's pace, which the fake does not
+// enforce here (the rate-limit test has its own).
+var fastSending = sender.Limits{Overall: time.Microsecond, PerChat: time.Microsecond, RetryAfterUnit: time.Millisecond}
+
+func startRig(tb testing.TB, tg *telegramtest.Server, c *config.Config, p *config.Plan, st daemon.Store) *rig {
+	tb.Helper()
+	r := &rig{tg: tg, cfg: c, plan: p, store: st}
+	ctx, cancel := context.WithCancel(context.Background())
+	var addr atomic.Value
+	d, err := daemon.New(ctx, daemon.Options{
+		Config: c, Plan: p, Store: st, Log: testLogger(tb),
+		SendLimits: fastSending, SendBackoff: time.Millisecond,
+		PollTimeout: time.Second, PollBackoff: 5 * time.Millisecond, RetryAfterUnit: time.Millisecond,
+		Listening: func(a string) { addr.Store(a) },
+	})
+	if err != nil {
+		cancel()
+		tb.Fatalf("daemon.New: %v", err)
+	}
+	r.d = d
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	var once sync.Once
+	var runErr error
+	r.stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case runErr = <-done:
+			case <-time.After(20 * time.Second):
+				runErr = errors.New("daemon did not stop within 20 s")
+			}
+		})
+		return runErr
+	}
+	tb.Cleanup(func() {
+		if err := r.stop(); err != nil {
+			tb.Errorf("daemon: %v", err)
+		}
+	})
+	deadline := time.Now().Add(5 * time.Second)
+	for addr.Load() == nil && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if a, ok := addr.Load().(string); ok {
+		r.addr = a
+	}
+	return r
+}
+
+// waitText waits for a message to chat whose visible text contains want, and returns it.
+func (r *rig) waitText(tb testing.TB, chat int64, want string) telegramtest.Message {
+	tb.Helper()
+	var found telegramtest.Message
+	r.tg.WaitFor(tb, 10*time.Second, "a message to "+itoa(chat)+" containing "+want, func() bool {
+		for _, m := range r.tg.SentTo(chat) {
+			if strings.Contains(m.PlainText, want) {
+				found = m
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// countText counts messages to chat containing want.
+func (r *rig) countText(chat int64, want string) int {
+	n := 0
+	for _, m := range r.tg.SentTo(chat) {
+		if strings.Contains(m.PlainText, want) {
+			n++
+		}
+	}
+	return n
+}
+
+func (r *rig) updates(tb testing.TB, task int) []store.Update {
+	tb.Helper()
+	ups, err := r.store.Updates(context.Background(), task)
+	if err != nil {
+		tb.Fatalf("Updates(%d): %v", task, err)
+	}
+	return ups
+}
+
+// eventually polls a condition on the store, which the fake Bot API cannot wake a waiter for.
+func eventually(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after 10s waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitAnswerAttempts waits for n answerCallbackQuery calls after the first accepted one.
+func (r *rig) waitAnswerAttempts(tb testing.TB, n int) {
+	tb.Helper()
+	r.tg.WaitFor(tb, 10*time.Second, "answerCallbackQuery attempts", func() bool {
+		return r.tg.Calls("answerCallbackQuery") >= 1+n
+	})
+}

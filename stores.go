@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/duban/duban/config"
+	"github.com/duban/duban/daemon"
+	"github.com/duban/duban/store/redis"
+	"github.com/duban/duban/store/sqlite"
+)
+
+// backend is what the commands in this package use of a store; both backends provide it.
+type backend interface {
+	progressReader
+	daemon.Store
+	Close() error
+}
+
+var (
+	_ backend = (*sqlite.Store)(nil)
+	_ backend = (*redis.Store)(nil)
+)
+
+// openStore opens the store config.yaml names. readOnly is for commands that run beside the
+// daemon (export): on the embedded store they take no lock and cannot write.
+func openStore(ctx context.Context, c *config.Config, readOnly bool) (backend, error) {
+	if c.Store.URL != "" {
+		s, err := redis.Open(ctx, c.Store.URL, c.Store.Prefix)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", c.StoreDescription(), err)
+		}
+		return s, nil
+	}
+	open := sqlite.Open
+	if readOnly {
+		open = sqlite.OpenReadOnly
+	}
+	s, err := open(ctx, c.StorePath(), c.Store.Prefix)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", c.StoreDescription(), err)
+	}
+	return s, nil
+}
