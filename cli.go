@@ -45,6 +45,7 @@ func commands() []command {
 		{"run", "run the daemon: nudges, replies, digests", cmdRun},
 		{"check", "validate config.yaml and tasks.yaml and print a summary", cmdCheck},
 		{"export", "print the plan with every department's latest status (json or csv)", cmdExport},
+		{"verify", "check the record's hash chains: report anything altered or removed", cmdVerify},
 		{"version", "print the version", cmdVersion},
 	}
 }
