@@ -83,4 +83,3 @@ func TestVerify(t *testing.T) {
 		})
 	}
 }
-
