@@ -45,6 +45,10 @@
 //	                                 itself is judged against the caller's now).
 //	{P}:snoozes             hash     "<task>|<department>" → until (RFC 3339).
 //	{P}:offset              string   the Telegram offset (decimal).
+//	{P}:lease:<name>        string   the token of the daemon holding the lease
+//	                                 (leader election among daemons sharing one
+//	                                 Redis); PX expiry of the lease's ttl, so it
+//	                                 lapses unless renewed. Removed on release.
 //
 // # Atomicity
 //
@@ -57,6 +61,10 @@
 // on the bindings and chats hashes; Confirm is a single MULTI/EXEC. Claim
 // and SetOffset are Lua scripts (check-and-set in one step); RedeemCode is
 // GETDEL, so of two concurrent redeems exactly one gets the code.
+// AcquireLease, RenewLease and ReleaseLease are Lua scripts too: each
+// compares the token and sets, PEXPIREs or DELs in one step, so of several
+// daemons racing for a free lease exactly one gets it, and none renews or
+// releases a lease another holds.
 //
 // # Failures
 //
