@@ -46,6 +46,7 @@ func commands() []command {
 		{"check", "validate config.yaml and tasks.yaml and print a summary", cmdCheck},
 		{"export", "print the plan with every department's latest status (json or csv)", cmdExport},
 		{"verify", "check the record's hash chains: report anything altered or removed", cmdVerify},
+		{"plan", "print what the scheduler would send over a window, without Telegram", cmdPlan},
 		{"version", "print the version", cmdVersion},
 	}
 }

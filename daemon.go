@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/duban/duban/config"
 	"github.com/duban/duban/daemon"
@@ -32,8 +35,38 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	defer s.Close()
 	log.Info("starting", "version", currentVersion(), "store", c.StoreDescription())
-	if err := daemon.Run(ctx, daemon.Options{Config: c, Plan: p, Store: s, Log: log}); err != nil && !errors.Is(err, context.Canceled) {
+	d, err := daemon.New(ctx, daemon.Options{Config: c, Plan: p, Store: s, Log: log})
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
+		return fmt.Errorf("run: %w", err)
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go reloadOnHangup(ctx, hup, *path, d, log)
+	if err := d.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("run: %w", err)
 	}
 	return nil
+}
+
+// reloadOnHangup rereads config.yaml and tasks.yaml on SIGHUP. A bad file is reported with
+// every problem and the plan in force is kept; nothing is half-applied.
+func reloadOnHangup(ctx context.Context, hup <-chan os.Signal, path string, d *daemon.Daemon, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		c, p, err := config.Load(path)
+		if err == nil {
+			err = d.Reload(c, p)
+		}
+		if err != nil {
+			log.Error("reload failed; the plan in force is kept", "err", err)
+		}
+	}
 }

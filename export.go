@@ -12,6 +12,7 @@ import (
 
 	"github.com/duban/duban/config"
 	"github.com/duban/duban/i18n"
+	"github.com/duban/duban/scheduler"
 	"github.com/duban/duban/store"
 )
 
@@ -19,6 +20,8 @@ import (
 type progressReader interface {
 	Latest(ctx context.Context) ([]store.State, error)
 	Updates(ctx context.Context, task int) ([]store.Update, error)
+	Ledger(ctx context.Context) (map[string]time.Time, error)
+	Snoozes(ctx context.Context) (map[string]time.Time, error)
 }
 
 func cmdExport(ctx context.Context, env *cliEnv, args []string) error {
@@ -41,20 +44,22 @@ func cmdExport(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer s.Close()
-	rows, err := collectExport(ctx, s, p, *all)
+	now := time.Now()
+	rows, err := collectExport(ctx, s, c, p, *all, now)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	now := time.Now()
 	if *format == "csv" {
-		return writeCSV(env.stdout, rows, c, now, *all)
+		return writeCSV(env.stdout, rows, c, *all)
 	}
-	return writeJSON(env.stdout, rows, c, now)
+	return writeJSON(env.stdout, rows, c)
 }
 
 // exportTask is one task with every department on it, lead first.
 type exportTask struct {
 	task        *config.Task
+	deadline    time.Time // of the current period, for a yearly task
+	daysLeft    int
 	departments []exportDepartment
 }
 
@@ -62,16 +67,26 @@ type exportDepartment struct {
 	name        string
 	responsible bool // false: it reported on the task but the plan no longer names it
 	state       store.State
+	color       scheduler.Color // the scheduler's three-colour warning, "" for none
 	updates     []store.Update
 }
 
 // collectExport reads the latest state in one call, and with all every task's chain: the
 // whole record, in the order it was written.
-func collectExport(ctx context.Context, s progressReader, p *config.Plan, all bool) ([]exportTask, error) {
+func collectExport(ctx context.Context, s progressReader, c *config.Config, p *config.Plan, all bool, now time.Time) ([]exportTask, error) {
 	states, err := s.Latest(ctx)
 	if err != nil {
 		return nil, err
 	}
+	ledger, err := s.Ledger(ctx)
+	if err != nil {
+		return nil, err
+	}
+	snoozes, err := s.Snoozes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	view, settings := scheduler.NewState(states, ledger, snoozes), scheduler.SettingsFrom(c)
 	byKey := map[string]store.State{}
 	others := map[int][]string{}
 	for _, st := range states {
@@ -92,7 +107,12 @@ func collectExport(ctx context.Context, s progressReader, p *config.Plan, all bo
 		}
 		et := exportTask{task: t}
 		add := func(name string, responsible bool) {
+			a := scheduler.Assess(t, name, view, settings, now)
+			et.deadline, et.daysLeft = a.Deadline, a.DaysLeft
 			d := exportDepartment{name: name, responsible: responsible}
+			if responsible {
+				d.color = a.Color
+			}
 			st, ok := byKey[store.SnoozeKey(t.ID, name)]
 			if ok {
 				d.state = st
@@ -131,7 +151,7 @@ type jsonTask struct {
 	ID          int              `json:"id"`
 	Area        string           `json:"area"`
 	Goal        string           `json:"goal"`
-	Deadline    string           `json:"deadline"`
+	Deadline    string           `json:"deadline"` // of the current period, for a yearly task
 	DaysLeft    int              `json:"days_left"`
 	Departments []jsonDepartment `json:"departments"`
 }
@@ -143,6 +163,7 @@ type jsonDepartment struct {
 	Status      store.Status `json:"status"`
 	Percent     *int         `json:"percent"`
 	Value       *float64     `json:"value,omitempty"`
+	Color       string       `json:"color"` // red, yellow, blue or "" (三色督办)
 	Updates     []jsonUpdate `json:"updates"`
 }
 
@@ -162,20 +183,20 @@ type jsonUpdate struct {
 	Hash     string       `json:"hash"`
 }
 
-func writeJSON(w io.Writer, rows []exportTask, c *config.Config, now time.Time) error {
+func writeJSON(w io.Writer, rows []exportTask, c *config.Config) error {
 	out := jsonExport{Tasks: []jsonTask{}}
 	for _, r := range rows {
 		jt := jsonTask{
 			ID: r.task.ID, Area: r.task.Area, Goal: r.task.Goal,
-			Deadline:    r.task.Deadline.In(c.Location).Format(time.DateOnly),
-			DaysLeft:    config.DaysUntil(r.task.Deadline, now, c.Location),
+			Deadline:    r.deadline.In(c.Location).Format(time.DateOnly),
+			DaysLeft:    r.daysLeft,
 			Departments: []jsonDepartment{},
 		}
 		for _, d := range r.departments {
 			jd := jsonDepartment{
 				Name: d.name, Lead: r.task.IsLead(d.name), Responsible: d.responsible,
 				Status: d.state.Status, Percent: d.state.Percent, Value: d.state.Value,
-				Updates: []jsonUpdate{},
+				Color: string(d.color), Updates: []jsonUpdate{},
 			}
 			for _, u := range d.updates {
 				jd.Updates = append(jd.Updates, jsonUpdate{
@@ -197,7 +218,7 @@ func writeJSON(w io.Writer, rows []exportTask, c *config.Config, now time.Time) 
 // writeCSV writes one row per task and department (with all, one per update, each showing
 // what that update said), UTF-8 with a byte order mark so that Excel shows Chinese instead of
 // mojibake.
-func writeCSV(w io.Writer, rows []exportTask, c *config.Config, now time.Time, all bool) error {
+func writeCSV(w io.Writer, rows []exportTask, c *config.Config, all bool) error {
 	texts := i18n.For(c.Language)
 	if _, err := io.WriteString(w, "\ufeff"); err != nil {
 		return err
@@ -208,8 +229,8 @@ func writeCSV(w io.Writer, rows []exportTask, c *config.Config, now time.Time, a
 		return err
 	}
 	for _, r := range rows {
-		deadline := r.task.Deadline.In(c.Location).Format(time.DateOnly)
-		left := strconv.Itoa(config.DaysUntil(r.task.Deadline, now, c.Location))
+		deadline := r.deadline.In(c.Location).Format(time.DateOnly)
+		left := strconv.Itoa(r.daysLeft)
 		for _, d := range r.departments {
 			lines := d.updates
 			if len(lines) == 0 {
@@ -229,7 +250,7 @@ func writeCSV(w io.Writer, rows []exportTask, c *config.Config, now time.Time, a
 				}
 				if err := cw.Write([]string{
 					strconv.Itoa(r.task.ID), r.task.Area, r.task.Goal, d.name,
-					texts.StatusName(status), pct, at, u.Text, deadline, left,
+					texts.StatusName(status), pct, at, u.Text, deadline, left, texts.ColorNames[string(d.color)],
 				}); err != nil {
 					return err
 				}

@@ -46,6 +46,7 @@ type exportJSON struct {
 			Lead    bool         `json:"lead"`
 			Status  store.Status `json:"status"`
 			Percent *int         `json:"percent"`
+			Color   string       `json:"color"`
 			Updates []struct {
 				At      string       `json:"at"`
 				Text    string       `json:"text"`
@@ -125,7 +126,7 @@ func TestExportWhileWriting(t *testing.T) {
 				d := t16.Departments[0]
 				if t16.ID != 16 || t16.Deadline != "2021-12-31" || d.Name != "市教育局" || !d.Lead || d.Status != store.StatusInProgress ||
 					*d.Percent != 60 || len(d.Updates) != 1 || d.Updates[0].Text != first.Text || d.Updates[0].At != "2026-12-01T09:00:00+08:00" ||
-					d.Updates[0].By != "王五" || d.Updates[0].Chat != -1001 {
+					d.Updates[0].By != "王五" || d.Updates[0].Chat != -1001 || d.Color != "red" {
 					t.Fatalf("task 16 in the export: got %+v", t16)
 				}
 				n := len(got.Tasks[29].Departments[0].Updates)
@@ -150,7 +151,7 @@ func TestExportWhileWriting(t *testing.T) {
 			if err != nil {
 				t.Fatalf("CSV: %v", err)
 			}
-			if want := "序号,重点工作,任务目标,责任部门,状态,进度(%),最近报送时间,最近报送内容,完成时限,剩余天数(负数为逾期)"; strings.Join(rows[0], ",") != want {
+			if want := "序号,重点工作,任务目标,责任部门,状态,进度(%),最近报送时间,最近报送内容,完成时限,剩余天数(负数为逾期),预警"; strings.Join(rows[0], ",") != want {
 				t.Errorf("CSV header: got %q, want %q", strings.Join(rows[0], ","), want)
 			}
 			_, p, _ := config.Load(path)
@@ -169,6 +170,9 @@ func TestExportWhileWriting(t *testing.T) {
 			}
 			if strings.Join(row16[:9], "|") != "16|深化产教融合校企合作协同育人|促进产教深度融合|市教育局|进行中|60|2026-12-01 09:00|"+first.Text+"|2021-12-31" {
 				t.Errorf("CSV row of task 16: got %q", row16)
+			}
+			if row16[10] != "红色（逾期）" {
+				t.Errorf("CSV warning of task 16: got %q, want 红色（逾期） (the deadline passed in 2021)", row16[10])
 			}
 			cancel()
 			wg.Wait()

@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 
 	"github.com/duban/duban/config"
 	"github.com/duban/duban/daemon"
@@ -39,8 +43,38 @@ func openStore(ctx context.Context, c *config.Config, readOnly bool) (backend, e
 		open = sqlite.OpenReadOnly
 	}
 	s, err := open(ctx, c.StorePath(), c.Store.Prefix)
+	if readOnly && errors.Is(err, fs.ErrNotExist) {
+		return emptyStore(ctx, c.Store.Prefix)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", c.StoreDescription(), err)
 	}
 	return s, nil
+}
+
+// emptyStore stands in for an embedded store that does not exist yet, so that export, verify
+// and plan work on a fresh machine: nothing has been recorded, and nothing is created where
+// the daemon will put its file.
+func emptyStore(ctx context.Context, prefix string) (backend, error) {
+	dir, err := os.MkdirTemp("", "duban-empty-")
+	if err != nil {
+		return nil, err
+	}
+	s, err := sqlite.Open(ctx, filepath.Join(dir, "empty.db"), prefix)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return &tempStore{Store: s, dir: dir}, nil
+}
+
+type tempStore struct {
+	*sqlite.Store
+	dir string
+}
+
+func (t *tempStore) Close() error {
+	err := t.Store.Close()
+	os.RemoveAll(t.dir)
+	return err
 }

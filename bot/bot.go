@@ -44,6 +44,9 @@ type Store interface {
 	MarkBroken(ctx context.Context, department, reason string) error
 	CreateCode(ctx context.Context, code, department string, expires time.Time) error
 	RedeemCode(ctx context.Context, code string, now time.Time) (string, error)
+	Snooze(ctx context.Context, task int, department string, until time.Time) error
+	Snoozes(ctx context.Context) (map[string]time.Time, error)
+	Ledger(ctx context.Context) (map[string]time.Time, error)
 }
 
 // Telegram is what the bot calls besides sending messages.
@@ -124,6 +127,9 @@ func New(o Options) *Bot {
 	b.SetPlan(o.Config, o.Plan)
 	return b
 }
+
+// SetDigester gives /digest its source; call it before handling updates.
+func (b *Bot) SetDigester(d Digester) { b.digest = d }
 
 // SetPlan puts a new config and plan in force, as on SIGHUP.
 func (b *Bot) SetPlan(c *config.Config, p *config.Plan) {

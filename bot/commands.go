@@ -17,6 +17,7 @@ import (
 
 	"github.com/duban/duban/config"
 	"github.com/duban/duban/i18n"
+	"github.com/duban/duban/scheduler"
 	"github.com/duban/duban/sender"
 	"github.com/duban/duban/store"
 )
@@ -84,6 +85,8 @@ func (b *Bot) onCommand(ctx context.Context, updateID int64, m *models.Message, 
 			return retry(err)
 		}
 		b.reply(ctx, m, text)
+	case "snooze":
+		return b.snooze(ctx, m, args, admin)
 	case "whoami":
 		binding, bound, err := b.chatDepartment(ctx, m.Chat.ID)
 		if err != nil {
@@ -99,6 +102,62 @@ func (b *Bot) onCommand(ctx context.Context, updateID int64, m *models.Message, 
 			b.reply(ctx, m, t.UnknownCommand(cmd))
 		}
 	}
+	return nil
+}
+
+// snooze pauses one item's nudges until a date: "/snooze 12 7d", by the department for its
+// own task, or by an admin for any department ("/snooze 12 7d 市教育局").
+func (b *Bot) snooze(ctx context.Context, m *models.Message, args string, admin bool) error {
+	st := b.state()
+	t := st.texts
+	fields := strings.Fields(args)
+	if len(fields) < 2 {
+		b.reply(ctx, m, t.SnoozeUsage())
+		return nil
+	}
+	id, err := strconv.Atoi(strings.TrimPrefix(fields[0], "#"))
+	span, derr := config.ParseDuration(fields[1])
+	if err != nil || derr != nil {
+		b.reply(ctx, m, t.SnoozeUsage())
+		return nil
+	}
+	task, ok := st.plan.Task(id)
+	if !ok {
+		b.reply(ctx, m, t.UnknownTask(id))
+		return nil
+	}
+	binding, bound, err := b.chatDepartment(ctx, m.Chat.ID)
+	if err != nil {
+		return err
+	}
+	var dept string
+	switch {
+	case len(fields) > 2 && admin:
+		name := strings.Join(fields[2:], " ")
+		d, ok := b.department(name)
+		if !ok {
+			b.reply(ctx, m, t.UnknownDepartment(name))
+			return nil
+		}
+		dept = d
+	case len(fields) > 2:
+		b.reply(ctx, m, t.AdminOnly())
+		return nil
+	case bound:
+		dept = binding.Department
+	default:
+		b.reply(ctx, m, t.NotBound())
+		return nil
+	}
+	if !slices.Contains(task.Responsible, dept) {
+		b.reply(ctx, m, t.NothingRecorded([]string{t.NotYourTask(id, dept)}))
+		return nil
+	}
+	until := b.now().Add(time.Duration(span))
+	if err := b.store.Snooze(ctx, id, dept, until); err != nil {
+		return retry(err)
+	}
+	b.reply(ctx, m, t.Snoozed(id, dept, until.In(st.cfg.Location)))
 	return nil
 }
 
@@ -258,48 +317,47 @@ func (b *Bot) tasks(ctx context.Context, m *models.Message) error {
 		b.reply(ctx, m, st.texts.NotBound())
 		return nil
 	}
-	states, err := b.latestOf(ctx, binding.Department)
+	view, err := b.policyState(ctx)
 	if err != nil {
 		return err
 	}
 	now := b.now()
 	var open []i18n.TaskLine
 	for _, task := range st.plan.TasksFor(binding.Department) {
-		s := states[task.ID]
-		if s.Status == store.StatusDone {
+		a := scheduler.Assess(task, binding.Department, view, scheduler.SettingsFrom(st.cfg), now)
+		if a.Done {
 			continue
 		}
-		open = append(open, b.taskLine(task, s, now))
+		open = append(open, taskLine(task, a, st.cfg.Location))
 	}
 	slices.SortStableFunc(open, func(a, c i18n.TaskLine) int { return cmp.Compare(a.DaysLeft, c.DaysLeft) })
 	b.reply(ctx, m, st.texts.Tasks(binding.Department, open))
 	return nil
 }
 
-func (b *Bot) taskLine(task *config.Task, s store.State, now time.Time) i18n.TaskLine {
-	loc := b.state().cfg.Location
-	status := s.Status
-	if status == "" {
-		status = store.StatusNotStarted
-	}
+func taskLine(task *config.Task, a scheduler.Assessment, loc *time.Location) i18n.TaskLine {
 	return i18n.TaskLine{
-		ID: task.ID, Goal: task.Goal, Deadline: task.Deadline.In(loc),
-		DaysLeft: config.DaysUntil(task.Deadline, now, loc), Status: status, Percent: s.Percent,
+		ID: task.ID, Goal: task.Goal, Deadline: a.Deadline.In(loc), DaysLeft: a.DaysLeft,
+		Status: a.Status, Percent: a.Percent, Color: string(a.Color),
 	}
 }
 
-func (b *Bot) latestOf(ctx context.Context, dept string) (map[int]store.State, error) {
-	states, err := b.store.Latest(ctx)
+// policyState reads what the reminder policy judges by, so that the colours the bot shows are
+// the ones the scheduler acts on.
+func (b *Bot) policyState(ctx context.Context) (*scheduler.State, error) {
+	latest, err := b.store.Latest(ctx)
 	if err != nil {
 		return nil, retry(err)
 	}
-	out := map[int]store.State{}
-	for _, s := range states {
-		if s.Department == dept {
-			out[s.Task] = s
-		}
+	ledger, err := b.store.Ledger(ctx)
+	if err != nil {
+		return nil, retry(err)
 	}
-	return out, nil
+	snoozes, err := b.store.Snoozes(ctx)
+	if err != nil {
+		return nil, retry(err)
+	}
+	return scheduler.NewState(latest, ledger, snoozes), nil
 }
 
 // status shows every department on a task, the lead first. The lead, the supervisors and the
@@ -322,32 +380,33 @@ func (b *Bot) status(ctx context.Context, m *models.Message, args string) error 
 	if err != nil {
 		return err
 	}
-	states, err := b.store.Latest(ctx)
+	view, err := b.policyState(ctx)
 	if err != nil {
-		return retry(err)
+		return err
 	}
 	seeAll := b.isAdmin(userID(m.From)) || b.isSupervisorsChat(m.Chat.ID) || (bound && task.IsLead(binding.Department))
-	byDept := map[string]store.State{}
-	for _, s := range states {
-		if s.Task == id {
-			byDept[s.Department] = s
-		}
-	}
+	now := b.now()
+	settings := scheduler.SettingsFrom(st.cfg)
 	lines := make([]i18n.StatusLine, 0, len(task.Responsible))
-	for _, d := range task.Responsible {
-		s, reported := byDept[d]
-		line := i18n.StatusLine{Department: d, Lead: task.IsLead(d), Status: store.StatusNotStarted}
-		if reported {
-			line.Status, line.Percent = s.Status, s.Percent
-			line.At = s.Last.At.In(st.cfg.Location)
+	var head scheduler.Assessment
+	for i, d := range task.Responsible {
+		a := scheduler.Assess(task, d, view, settings, now)
+		if i == 0 {
+			head = a
+		}
+		line := i18n.StatusLine{Department: d, Lead: task.IsLead(d), Status: a.Status, Percent: a.Percent, Color: string(a.Color)}
+		if !a.SnoozedUntil.IsZero() {
+			line.SnoozedUntil = a.SnoozedUntil.In(st.cfg.Location)
+		}
+		if a.HasReported {
+			line.At = a.LastReport.In(st.cfg.Location)
 			if seeAll || (bound && binding.Department == d) {
-				line.Text, line.By = s.Last.Text, s.Last.UserName
+				line.Text, line.By = a.LastText, a.LastReporter
 			}
 		}
 		lines = append(lines, line)
 	}
-	now := b.now()
-	b.reply(ctx, m, t.TaskStatus(b.taskLine(task, store.State{}, now), task.Metric, lines))
+	b.reply(ctx, m, t.TaskStatus(taskLine(task, head, st.cfg.Location), task.Metric, lines))
 	return nil
 }
 

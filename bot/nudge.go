@@ -1,48 +1,39 @@
 package bot
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/duban/duban/i18n"
 	"github.com/duban/duban/sender"
 	"github.com/duban/duban/store"
 )
 
-// Nudge is one message to one department about its due items; the scheduler decides what is
-// due, the bot says it.
-type Nudge struct {
-	Department string
-	ChatID     int64
-	Items      []i18n.NudgeItem
-	Keys       []string // the reminder ledger keys this message satisfies
-	Stage      string   // what the ledger records as the message's stage
-}
-
-// SendNudge sends a nudge — with status buttons when it is about one task — and records it
-// in the ledger with its message ids, so that a reply to it finds its tasks. The items are
-// shown most urgent first.
-func (b *Bot) SendNudge(ctx context.Context, n Nudge) (store.Sent, error) {
+// Nudge sends one message to a department about its due items — with status buttons when
+// it is about one task — and confirms keys in the reminder ledger with the message's ids, so
+// that a reply to it finds its tasks. Items come most urgent first.
+func (b *Bot) Nudge(ctx context.Context, dept string, chat int64, items []i18n.NudgeItem, keys []string) (store.Sent, error) {
 	st := b.state()
-	items := slices.Clone(n.Items)
-	slices.SortStableFunc(items, func(a, c i18n.NudgeItem) int { return cmp.Compare(a.DaysLeft, c.DaysLeft) })
 	tasks := make([]int, len(items))
 	for i, it := range items {
 		tasks[i] = it.Task
 	}
-	msg := sender.Message{ChatID: n.ChatID, Text: st.texts.Nudge(n.Department, items)}
+	msg := sender.Message{ChatID: chat, Text: st.texts.Nudge(dept, items)}
 	if len(items) == 1 {
-		msg.Keyboard = b.keyboard(n.ChatID, items[0].Task, "")
+		msg.Keyboard = b.keyboard(chat, items[0].Task, "")
 	}
 	ids, err := b.send.Send(ctx, msg)
 	if err != nil && len(ids) == 0 {
-		return store.Sent{}, fmt.Errorf("nudge %s: %w", n.Department, err)
+		return store.Sent{}, fmt.Errorf("nudge %s: %w", dept, err)
 	}
-	sent := store.Sent{Keys: n.Keys, Department: n.Department, Tasks: tasks, Stage: n.Stage, ChatID: n.ChatID, MessageIDs: ids, At: b.now()}
+	sent := store.Sent{Keys: keys, Department: dept, Tasks: tasks, Stage: "nudge", ChatID: chat, MessageIDs: ids, At: b.now()}
 	if cerr := b.store.Confirm(ctx, sent); cerr != nil {
-		return sent, fmt.Errorf("nudge %s sent but not recorded: %w", n.Department, cerr)
+		return sent, fmt.Errorf("nudge %s sent but not recorded: %w", dept, cerr)
 	}
 	return sent, err
+}
+
+// Notify sends a text (an escalation, a digest) to a chat.
+func (b *Bot) Notify(ctx context.Context, chat int64, text string) ([]int, error) {
+	return b.send.Send(ctx, sender.Message{ChatID: chat, Text: text})
 }

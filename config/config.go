@@ -27,6 +27,7 @@ type Config struct {
 	Departments map[string]Chat     `yaml:"departments"`
 	Groups      map[string][]string `yaml:"groups"`
 	Aliases     map[string]string   `yaml:"aliases"`
+	Calendar    Calendar            `yaml:"calendar"`
 	HTTP        HTTP                `yaml:"http"`
 
 	// Set by Load and Validate.
@@ -63,14 +64,41 @@ type Store struct {
 	Prefix string `yaml:"prefix"` // every key or row is under it, so several bots can share one store
 }
 
-// Schedule is when nudges and digests go out.
+// Schedule is when nudges and digests go out, and what they say.
 type Schedule struct {
 	Nudge        string     `yaml:"nudge"`
 	Digest       string     `yaml:"digest"`
 	RemindBefore []Duration `yaml:"remind_before"`
 	OverdueEvery Duration   `yaml:"overdue_every"`
 	StaleAfter   Duration   `yaml:"stale_after"`
+	// EscalateAfter unanswered nudges on one item name the department to the supervisors.
+	EscalateAfter int `yaml:"escalate_after"`
+	// WarnBefore a deadline an item is blue (三色督办).
+	WarnBefore Duration `yaml:"warn_before"`
+	// BehindMargin is how many percentage points a department's reported progress may trail
+	// the elapsed share of the task's span (序时进度) before it is behind schedule (yellow).
+	BehindMargin int `yaml:"behind_margin"`
+	// CatchUp is how far back a tick missed while the daemon was down is still run at start.
+	CatchUp Duration `yaml:"catch_up"`
 }
+
+// Calendar corrects the nudge schedule for public holidays: no nudge on a holiday, and the
+// nudge's time of day on a make-up working day (调休上班) even when the cron skips its weekday.
+type Calendar struct {
+	Holidays []string `yaml:"holidays"` // dates, 2026-10-01
+	Workdays []string `yaml:"workdays"` // make-up working days, 2026-10-10
+
+	holidays, workdays map[string]bool
+}
+
+// IsHoliday and IsWorkday answer for the day of t in the plan's zone.
+func (c *Calendar) IsHoliday(t time.Time) bool { return c.holidays[t.Format(time.DateOnly)] }
+
+// IsWorkday reports a make-up working day.
+func (c *Calendar) IsWorkday(t time.Time) bool { return c.workdays[t.Format(time.DateOnly)] }
+
+// Empty reports a config without a calendar: the nudge cron alone decides.
+func (c *Calendar) Empty() bool { return len(c.Holidays) == 0 && len(c.Workdays) == 0 }
 
 // Chat is a Telegram chat id; 0 means not bound yet.
 type Chat struct {
@@ -99,11 +127,15 @@ func Default() *Config {
 		Telegram: Telegram{Mode: "polling"},
 		Store:    Store{Path: "data/duban.db", Prefix: "duban:"},
 		Schedule: Schedule{
-			Nudge:        "0 9 * * 1-5",
-			Digest:       "0 9 * * 1",
-			RemindBefore: []Duration{days(30), days(14), days(7), days(3), days(1)},
-			OverdueEvery: days(7),
-			StaleAfter:   days(14),
+			Nudge:         "0 9 * * 1-5",
+			Digest:        "0 9 * * 1",
+			RemindBefore:  []Duration{days(30), days(14), days(7), days(3), days(1)},
+			OverdueEvery:  days(7),
+			StaleAfter:    days(14),
+			EscalateAfter: 3,
+			WarnBefore:    days(7),
+			BehindMargin:  20,
+			CatchUp:       Duration(24 * time.Hour),
 		},
 		HTTP: HTTP{Listen: "127.0.0.1:8080"},
 	}
@@ -214,6 +246,14 @@ func (c *Config) validate(errs *errorList) {
 		seen[before] = true
 	}
 
+	if c.Schedule.EscalateAfter < 1 {
+		errs.add(d.line("schedule", "escalate_after"), "schedule.escalate_after", "want 1 or more unanswered nudges, got %d", c.Schedule.EscalateAfter)
+	}
+	if m := c.Schedule.BehindMargin; m < 0 || m > 100 {
+		errs.add(d.line("schedule", "behind_margin"), "schedule.behind_margin", "want 0 to 100 percentage points, got %d", m)
+	}
+	c.validateCalendar(errs)
+
 	if c.HTTP.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 			errs.add(d.line("http", "listen"), "http.listen", "want host:port such as 127.0.0.1:8080, got %q", c.HTTP.Listen)
@@ -257,6 +297,30 @@ func (c *Config) validateTelegram(errs *errorList) {
 	}
 }
 
+func (c *Config) validateCalendar(errs *errorList) {
+	d := c.doc
+	c.Calendar.holidays, c.Calendar.workdays = map[string]bool{}, map[string]bool{}
+	for _, list := range []struct {
+		key   string
+		dates []string
+		into  map[string]bool
+	}{{"holidays", c.Calendar.Holidays, c.Calendar.holidays}, {"workdays", c.Calendar.Workdays, c.Calendar.workdays}} {
+		for i, s := range list.dates {
+			day, err := time.Parse(time.DateOnly, s)
+			if err != nil || day.Format(time.DateOnly) != s {
+				errs.add(d.line("calendar", list.key, i), fmt.Sprintf("calendar.%s[%d]", list.key, i), "bad date %q: want YYYY-MM-DD", s)
+				continue
+			}
+			list.into[s] = true
+		}
+	}
+	for i, s := range c.Calendar.Workdays {
+		if c.Calendar.holidays[s] {
+			errs.add(d.line("calendar", "workdays", i), fmt.Sprintf("calendar.workdays[%d]", i), "%s is also listed as a holiday", s)
+		}
+	}
+}
+
 // validateDepartments checks that every name used anywhere resolves to departments, in file
 // order so that the first error a person reads is the first one in the file.
 func (c *Config) validateDepartments(errs *errorList) {
@@ -271,6 +335,10 @@ func (c *Config) validateDepartments(errs *errorList) {
 		if strings.TrimSpace(name) == "" {
 			errs.add(d.keyLine("departments", name), "departments", "a department has an empty name")
 			continue
+		}
+		if strings.Contains(name, "|") {
+			// The reminder ledger's keys are task|department|…
+			errs.add(d.keyLine("departments", name), "departments."+name, "a name cannot contain |")
 		}
 		chat := c.Departments[name].Chat
 		if chat == 0 {

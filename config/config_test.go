@@ -105,6 +105,13 @@ func TestConfigErrorsInline(t *testing.T) {
 		{"list where a mapping goes", "telegram: [a]\n", "c.yaml:1: telegram: want a mapping, got a list"},
 		{"empty prefix", "store:\n  prefix: \"\"\n", `c.yaml:2: store.prefix: want a non-empty prefix without spaces, such as "duban:", got ""`},
 		{"password hidden", "store:\n  url: postgres://u:hunter2@db/x\n", `c.yaml:2: store.url: want empty (the embedded store) or a redis://, rediss:// or unix:// URL, got "postgres://u:xxxxx@db/x"`},
+		{"escalation and margin", "schedule:\n  escalate_after: 0\n  behind_margin: 150\n",
+			"c.yaml:2: schedule.escalate_after: want 1 or more unanswered nudges, got 0\n" +
+				"c.yaml:3: schedule.behind_margin: want 0 to 100 percentage points, got 150"},
+		{"calendar", "calendar:\n  holidays: [2026-10-01, 2026-13-01]\n  workdays: [2026-10-01]\n",
+			"c.yaml:2: calendar.holidays[1]: bad date \"2026-13-01\": want YYYY-MM-DD\n" +
+				"c.yaml:3: calendar.workdays[0]: 2026-10-01 is also listed as a holiday"},
+		{"a bar in a name", "departments:\n  甲|乙: {}\n", "c.yaml:2: departments.甲|乙: a name cannot contain |"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -343,5 +350,43 @@ func TestShippedFiles(t *testing.T) {
 	}
 	if _, err := os.Stat("../config.example.yaml"); err != nil {
 		t.Errorf("config.example.yaml: %v", err)
+	}
+}
+
+// TestCalendarExample: the commented 2026 calendar in config.example.yaml is valid when a
+// person uncomments it.
+func TestCalendarExample(t *testing.T) {
+	raw, err := os.ReadFile("../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	in := false
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "# calendar:") {
+			in = true
+		}
+		if in && strings.HasPrefix(line, "#") {
+			line = strings.TrimPrefix(strings.TrimPrefix(line, "#"), " ")
+			if !strings.HasPrefix(line, "calendar:") {
+				line = "  " + strings.TrimLeft(line, " ")
+			}
+			if strings.HasPrefix(strings.TrimSpace(line), "2026") {
+				line = "    " + strings.TrimSpace(line)
+			}
+		} else {
+			in = false
+		}
+		out = append(out, line)
+	}
+	c, err := ParseConfig("config.example.yaml", []byte(strings.Join(out, "\n")), noEnv)
+	if err != nil {
+		t.Fatalf("the uncommented calendar: %v", err)
+	}
+	if len(c.Calendar.Holidays) != 33 || len(c.Calendar.Workdays) != 6 {
+		t.Errorf("got %d holidays and %d make-up days, want 33 and 6", len(c.Calendar.Holidays), len(c.Calendar.Workdays))
+	}
+	if !c.Calendar.IsWorkday(time.Date(2026, 10, 10, 9, 0, 0, 0, c.Location)) || !c.Calendar.IsHoliday(time.Date(2026, 10, 1, 9, 0, 0, 0, c.Location)) {
+		t.Error("2026-10-10 should be a make-up working day and 2026-10-01 a holiday")
 	}
 }

@@ -3,7 +3,10 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +25,7 @@ import (
 	"github.com/duban/duban/bot"
 	"github.com/duban/duban/config"
 	"github.com/duban/duban/metrics"
+	"github.com/duban/duban/scheduler"
 	"github.com/duban/duban/sender"
 )
 
@@ -28,6 +33,7 @@ import (
 type Store interface {
 	bot.Store
 	bot.OffsetStore
+	scheduler.Store
 	Ping(ctx context.Context) error
 }
 
@@ -45,19 +51,25 @@ type Options struct {
 	PollTimeout    time.Duration // zero: 50 s
 	PollBackoff    time.Duration
 	RetryAfterUnit time.Duration // zero: 1 s
+	// Leader lease timings, for a store several daemons share; zero: scheduler.Lease*.
+	LeaseTTL, LeaseRenew, LeaseRetry time.Duration
+	// Instance names this daemon in the ledger and the lease; zero: host, pid and a random part.
+	Instance string
 	// Listening is told the address the HTTP server listens on, once it does.
 	Listening func(addr string)
 }
 
 // Daemon is the service, set up and ready to Run.
 type Daemon struct {
-	o       Options
-	log     *slog.Logger
-	tg      *tgbot.Bot
-	bot     *bot.Bot
-	metrics *metrics.Metrics
-	health  *health
-	me      string
+	o         Options
+	log       *slog.Logger
+	tg        *tgbot.Bot
+	bot       *bot.Bot
+	scheduler *scheduler.Scheduler
+	metrics   *metrics.Metrics
+	health    *health
+	me        string
+	leading   atomic.Bool
 }
 
 // Run sets up and serves until ctx ends.
@@ -69,8 +81,30 @@ func Run(ctx context.Context, o Options) error {
 	return d.Run(ctx)
 }
 
-// Bot is the daemon's Telegram bot, for the scheduler (and tests) to send nudges through.
+// Bot is the daemon's Telegram bot.
 func (d *Daemon) Bot() *bot.Bot { return d.bot }
+
+// Scheduler is the daemon's scheduler.
+func (d *Daemon) Scheduler() *scheduler.Scheduler { return d.scheduler }
+
+// Leading reports whether this daemon is the one that polls Telegram and sends reminders.
+func (d *Daemon) Leading() bool { return d.leading.Load() }
+
+// Reload puts a new config and plan in force (SIGHUP). Settings read only at start — the
+// token, the store, the mode and the listen addresses — need a restart; Reload says so.
+func (d *Daemon) Reload(c *config.Config, p *config.Plan) error {
+	old := d.o.Config
+	if c.Telegram.Token != old.Telegram.Token || c.Store != old.Store || c.Telegram.Mode != old.Telegram.Mode ||
+		c.HTTP != old.HTTP || c.Telegram.Webhook != old.Telegram.Webhook || c.APIURL() != old.APIURL() {
+		d.log.Warn("reload: telegram, store and http settings take effect at the next restart")
+	}
+	if err := d.scheduler.SetPlan(c, p); err != nil {
+		return err
+	}
+	d.bot.SetPlan(c, p)
+	d.log.Info("reloaded", "tasks", len(p.Tasks), "departments", len(c.DepartmentNames))
+	return nil
+}
 
 // New connects to Telegram (retrying until it answers or ctx ends), and sets up the sender
 // and the bot. Nothing is received until Run.
@@ -134,18 +168,34 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 	if err := b.SetCommands(ctx); err != nil {
 		log.Warn("command menu not set", "err", err)
 	}
-	return &Daemon{o: o, log: log, tg: tg, bot: b, metrics: m, health: health, me: me}, nil
+	if o.Instance == "" {
+		o.Instance = instanceName()
+	}
+	sc, err := scheduler.New(o.Store, b, c, o.Plan, o.Instance, log, o.Now)
+	if err != nil {
+		return nil, err
+	}
+	b.SetDigester(sc)
+	return &Daemon{o: o, log: log, tg: tg, bot: b, scheduler: sc, metrics: m, health: health, me: me}, nil
+}
+
+// instanceName is unique per process: host, pid and a random part.
+func instanceName() string {
+	host, _ := os.Hostname()
+	raw := make([]byte, 4)
+	_, _ = rand.Read(raw)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(raw))
 }
 
 // Run serves until ctx ends, then shuts down in order: the poller stops taking updates, the
 // HTTP servers drain, and Run returns. The store is the caller's to close.
 func (d *Daemon) Run(ctx context.Context) error {
-	c, o, log, tg, b, m, health, me := d.o.Config, d.o, d.log, d.tg, d.bot, d.metrics, d.health, d.me
+	c, o, log, tg, b, me := d.o.Config, d.o, d.log, d.tg, d.bot, d.me
 	token := string(c.Telegram.Token)
 
 	mux := http.NewServeMux()
-	mux.Handle("GET /healthz", health)
-	mux.Handle("GET /metrics", m.Handler())
+	mux.Handle("GET /healthz", d.health)
+	mux.Handle("GET /metrics", d.metrics.Handler())
 	var webhookPath string
 	if c.Telegram.Mode == "webhook" {
 		u, _ := url.Parse(c.Telegram.Webhook.URL) // validated by config
@@ -206,8 +256,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 	}
 
-	switch c.Telegram.Mode {
-	case "webhook":
+	if c.Telegram.Mode == "webhook" {
 		if _, err := retryUntil(ctx, log, "setWebhook", func() (bool, error) {
 			return tg.SetWebhook(ctx, &tgbot.SetWebhookParams{
 				URL: c.Telegram.Webhook.URL, SecretToken: string(c.Telegram.Webhook.SecretToken), AllowedUpdates: bot.AllowedUpdates,
@@ -215,27 +264,36 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}); err != nil {
 			return err
 		}
-	default:
-		// getUpdates and a webhook exclude each other; pending updates are kept.
-		if _, err := retryUntil(ctx, log, "deleteWebhook", func() (bool, error) {
-			return tg.DeleteWebhook(ctx, &tgbot.DeleteWebhookParams{})
-		}); err != nil {
-			return err
-		}
-		poller := &bot.Poller{
-			APIURL: c.APIURL(), Token: token, Store: o.Store,
-			Handle: func(ctx context.Context, upd *models.Update) error {
-				err := b.Handle(ctx, upd)
-				if bot.IsRetry(err) {
-					m.StoreError()
-				}
-				return err
-			},
-			Timeout: o.PollTimeout, Backoff: o.PollBackoff, RetryAfterUnit: o.RetryAfterUnit,
-			Log: log, Contact: health.contact,
-		}
-		run("poller", func() error { return poller.Run(ctx) })
 	}
+	// The leader polls Telegram (polling mode) and runs the schedules; with Redis several
+	// daemons may run for failover and the others wait for the lease.
+	lead := func(ctx context.Context) error {
+		var inner sync.WaitGroup
+		var pollErr error
+		if c.Telegram.Mode != "webhook" {
+			inner.Add(1)
+			go func() {
+				defer inner.Done()
+				pollErr = d.poll(ctx, token)
+			}()
+		}
+		err := d.scheduler.Run(ctx)
+		inner.Wait()
+		return errors.Join(err, pollErr)
+	}
+	run("leader", func() error {
+		lease, shared := o.Store.(scheduler.Lease)
+		if !shared {
+			d.leading.Store(true)
+			return lead(ctx)
+		}
+		l := &scheduler.Leader{
+			Lease: lease, Name: "leader", Token: o.Instance, Log: log,
+			TTL: cmp.Or(o.LeaseTTL, scheduler.LeaseTTL), Renew: cmp.Or(o.LeaseRenew, scheduler.LeaseRenew), Retry: cmp.Or(o.LeaseRetry, scheduler.LeaseRetry),
+			OnChange: d.leading.Store,
+		}
+		return l.Lead(ctx, lead)
+	})
 	log.Info("duban running", "bot", "@"+me, "tasks", len(o.Plan.Tasks), "mode", c.Telegram.Mode, "http", c.HTTP.Listen)
 
 	var runErr error
@@ -304,4 +362,28 @@ func (h *health) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(out)
+}
+
+// poll receives updates by long polling while this daemon leads.
+func (d *Daemon) poll(ctx context.Context, token string) error {
+	c, o := d.o.Config, d.o
+	// getUpdates and a webhook exclude each other; pending updates are kept.
+	if _, err := retryUntil(ctx, d.log, "deleteWebhook", func() (bool, error) {
+		return d.tg.DeleteWebhook(ctx, &tgbot.DeleteWebhookParams{})
+	}); err != nil {
+		return nil // ctx ended
+	}
+	poller := &bot.Poller{
+		APIURL: c.APIURL(), Token: token, Store: o.Store,
+		Handle: func(ctx context.Context, upd *models.Update) error {
+			err := d.bot.Handle(ctx, upd)
+			if bot.IsRetry(err) {
+				d.metrics.StoreError()
+			}
+			return err
+		},
+		Timeout: o.PollTimeout, Backoff: o.PollBackoff, RetryAfterUnit: o.RetryAfterUnit,
+		Log: d.log, Contact: d.health.contact,
+	}
+	return poller.Run(ctx)
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/go-telegram/bot/models"
 
-	"github.com/duban/duban/bot"
 	"github.com/duban/duban/i18n"
 	"github.com/duban/duban/internal/telegramtest"
 	"github.com/duban/duban/store"
@@ -63,7 +62,7 @@ func (r *rig) nudge(tb testing.TB, dept string, chat int64, tasks ...int) store.
 		items = append(items, i18n.NudgeItem{Task: id, Goal: task.Goal, Deadline: task.Deadline, DaysLeft: 7, Stage: "before", Status: store.StatusNotStarted})
 		keys = append(keys, strconv.Itoa(id)+"|"+dept+"|before:7d")
 	}
-	sent, err := r.d.Bot().SendNudge(context.Background(), bot.Nudge{Department: dept, ChatID: chat, Items: items, Keys: keys, Stage: "before:7d"})
+	sent, err := r.d.Bot().Nudge(context.Background(), dept, chat, items, keys)
 	if err != nil {
 		tb.Fatalf("SendNudge: %v", err)
 	}

@@ -135,6 +135,10 @@ func testConfig(tb testing.TB, tg *telegramtest.Server) (*config.Config, *config
 	c.Telegram.Admins = []int64{admin.ID}
 	c.Supervisors.Chat = supGroup.ID
 	c.HTTP.Listen = "127.0.0.1:0"
+	// No tick during these tests unless one asks for it: the scheduler's own tests set the
+	// schedules and the clock.
+	c.Schedule.Nudge, c.Schedule.Digest = "0 0 1 1 *", "0 0 1 1 *"
+	c.Schedule.CatchUp = config.Duration(time.Nanosecond)
 	return c, p
 }
 
@@ -142,17 +146,21 @@ func testConfig(tb testing.TB, tg *telegramtest.Server) (*config.Config, *config
 // enforce here (the rate-limit test has its own).
 var fastSending = sender.Limits{Overall: time.Microsecond, PerChat: time.Microsecond, RetryAfterUnit: time.Millisecond}
 
-func startRig(tb testing.TB, tg *telegramtest.Server, c *config.Config, p *config.Plan, st daemon.Store) *rig {
+func startRig(tb testing.TB, tg *telegramtest.Server, c *config.Config, p *config.Plan, st daemon.Store, tweaks ...func(*daemon.Options)) *rig {
 	tb.Helper()
 	r := &rig{tg: tg, cfg: c, plan: p, store: st}
 	ctx, cancel := context.WithCancel(context.Background())
 	var addr atomic.Value
-	d, err := daemon.New(ctx, daemon.Options{
+	opts := daemon.Options{
 		Config: c, Plan: p, Store: st, Log: testLogger(tb),
 		SendLimits: fastSending, SendBackoff: time.Millisecond,
 		PollTimeout: time.Second, PollBackoff: 5 * time.Millisecond, RetryAfterUnit: time.Millisecond,
 		Listening: func(a string) { addr.Store(a) },
-	})
+	}
+	for _, tweak := range tweaks {
+		tweak(&opts)
+	}
+	d, err := daemon.New(ctx, opts)
 	if err != nil {
 		cancel()
 		tb.Fatalf("daemon.New: %v", err)

@@ -19,12 +19,15 @@ func init() {
 		store.StatusDone:       "done",
 		store.StatusBlocked:    "blocked",
 	}
-	t.CSVHeader = []string{"id", "area", "goal", "department", "status", "percent", "last update", "last update text", "deadline", "days left (negative: overdue)"}
+	t.CSVHeader = []string{"id", "area", "goal", "department", "status", "percent", "last update", "last update text", "deadline", "days left (negative: overdue)", "warning"}
+	t.ColorNames = map[string]string{"": "", "red": "red (overdue)", "yellow": "yellow (behind or unanswered)", "blue": "blue (due soon)"}
+
 	t.Commands = [][2]string{
 		{"report", "Report progress: /report ID status percent notes"},
 		{"tasks", "This department's open tasks"},
 		{"status", "Every department's progress on a task: /status ID"},
 		{"help", "How to use the bot"},
+		{"snooze", "Pause a task's reminders: /snooze ID 7d"},
 		{"whoami", "Show this chat and who you are"},
 		{"digest", "The digest (supervisors chat or admins)"},
 		{"bind", "Bind this chat with a code: /bind CODE"},
@@ -191,7 +194,7 @@ func init() {
 		var b strings.Builder
 		fmt.Fprintf(&b, "<b>Open tasks of %s</b> (%d, most urgent first)", e(dept), len(open))
 		for _, l := range open {
-			fmt.Fprintf(&b, "\n#%d %s\n    due %s, %s; %s", l.ID, goalShort(l.Goal, 40), date(l.Deadline), days(l.DaysLeft), progress(l.Status, l.Percent))
+			fmt.Fprintf(&b, "\n%s#%d %s\n    due %s, %s; %s", colorMark(l.Color), l.ID, goalShort(l.Goal, 40), date(l.Deadline), days(l.DaysLeft), progress(l.Status, l.Percent))
 		}
 		b.WriteString("\n\nReply, or send /report ID status percent notes, to report.")
 		return b.String()
@@ -208,7 +211,10 @@ func init() {
 			if l.Lead {
 				role = " (lead)"
 			}
-			fmt.Fprintf(&b, "\n• %s%s: %s", e(l.Department), role, progress(l.Status, l.Percent))
+			fmt.Fprintf(&b, "\n• %s%s%s: %s", colorMark(l.Color), e(l.Department), role, progress(l.Status, l.Percent))
+			if !l.SnoozedUntil.IsZero() {
+				b.WriteString(", reminders paused until " + date(l.SnoozedUntil))
+			}
 			if !l.At.IsZero() {
 				b.WriteString(", " + l.At.Format("01-02 15:04"))
 			}
@@ -234,15 +240,131 @@ func init() {
 		stage := map[string]string{"before": "due soon", "overdue": "overdue", "stale": "please update"}
 		if len(items) == 1 {
 			it := items[0]
-			return fmt.Sprintf("<b>[Reminder] %s</b>\n#%d %s\ndue %s, %s; now: %s\n\nPress a button below, or <b>reply to this message</b> with progress, for example: in progress 60%% plan issued",
+			return fmt.Sprintf("<b>[Reminder] %s</b>\n"+colorMark(it.Color)+"#%d %s\ndue %s, %s; now: %s\n\nPress a button below, or <b>reply to this message</b> with progress, for example: in progress 60%% plan issued",
 				stage[it.Stage], it.Task, e(it.Goal), date(it.Deadline), days(it.DaysLeft), progress(it.Status, it.Percent))
 		}
 		var b strings.Builder
 		fmt.Fprintf(&b, "<b>[Reminder] %s</b>: please report on these %d tasks:", e(dept), len(items))
 		for _, it := range items {
-			fmt.Fprintf(&b, "\n#%d %s\n    %s: due %s, %s; now: %s", it.Task, goalShort(it.Goal, 40), stage[it.Stage], date(it.Deadline), days(it.DaysLeft), progress(it.Status, it.Percent))
+			fmt.Fprintf(&b, "\n%s#%d %s\n    %s: due %s, %s; now: %s", colorMark(it.Color), it.Task, goalShort(it.Goal, 40), stage[it.Stage], date(it.Deadline), days(it.DaysLeft), progress(it.Status, it.Percent))
 		}
 		b.WriteString("\n\n<b>Reply to this message</b>, starting with the task number (one task a line), for example:\n#" + strconv.Itoa(items[0].Task) + " in progress 60% plan issued")
 		return b.String()
+	}
+
+	t.Escalations = func(items []EscalationLine) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "<b>[Escalation]</b> %d items need attention:", len(items))
+		for _, it := range items {
+			fmt.Fprintf(&b, "\n• %s #%d %s: ", e(it.Department), it.Task, goalShort(it.Goal, 30))
+			if it.Kind == "overdue" {
+				fmt.Fprintf(&b, "🔴 %s, %s", days(it.DaysLeft), progress(it.Status, it.Percent))
+			} else {
+				fmt.Fprintf(&b, "🟡 %d reminders unanswered", it.Unanswered)
+			}
+		}
+		return b.String()
+	}
+	item := func(it DigestItem, withDept bool) string {
+		s := fmt.Sprintf("#%d %s", it.Task, goalShort(it.Goal, 24))
+		if withDept {
+			s += " (" + e(it.Department) + ")"
+		}
+		s += ": " + days(it.DaysLeft) + ", " + progress(it.Status, it.Percent)
+		if it.Expected >= 0 {
+			s += fmt.Sprintf(", expected %d%% by now", it.Expected)
+		}
+		return s
+	}
+	section := func(b *strings.Builder, title string, items []DigestItem, limit int) {
+		if len(items) == 0 {
+			return
+		}
+		fmt.Fprintf(b, "\n\n<b>%s</b> (%d)", title, len(items))
+		for i, it := range items {
+			if i == limit {
+				fmt.Fprintf(b, "\n…and %d more, see duban export", len(items)-limit)
+				break
+			}
+			b.WriteString("\n• " + item(it, true))
+		}
+	}
+	t.SupervisorDigest = func(d Digest) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "<b>[Weekly digest] %s</b>", date(d.Date))
+		b.WriteString("\n\n<b>At a glance</b> (by area: done / in progress / blocked / not started)")
+		for _, a := range d.Areas {
+			fmt.Fprintf(&b, "\n• %s: %d / %d / %d / %d", e(a.Area), a.Done, a.InProgress, a.Blocked, a.NotStarted)
+		}
+		if len(d.Overdue) > 0 {
+			b.WriteString("\n\n<b>🔴 Overdue, by department</b>")
+			for _, o := range d.Overdue {
+				ids := make([]string, len(o.Tasks))
+				for i, id := range o.Tasks {
+					ids[i] = "#" + strconv.Itoa(id)
+				}
+				fmt.Fprintf(&b, "\n• %s (%d): %s", e(o.Department), len(o.Tasks), strings.Join(ids, " "))
+			}
+		}
+		section(&b, "🟡 Behind schedule or unanswered", d.Yellow, 20)
+		section(&b, "🔵 Due soon", d.Blue, 20)
+		section(&b, "Due in the next 30 days", d.DueSoon, 20)
+		if len(d.Snoozed) > 0 {
+			b.WriteString("\n\n<b>Snoozed</b>")
+			for _, it := range d.Snoozed {
+				fmt.Fprintf(&b, "\n• #%d %s: until %s", it.Task, e(it.Department), date(it.Until))
+			}
+		}
+		if len(d.Silent) > 0 {
+			fmt.Fprintf(&b, "\n\n<b>Silent departments</b> (%d)", len(d.Silent))
+			for _, s := range d.Silent {
+				if s.Last.IsZero() {
+					fmt.Fprintf(&b, "\n• %s: never reported", e(s.Department))
+				} else {
+					fmt.Fprintf(&b, "\n• %s: last report %s", e(s.Department), date(s.Last))
+				}
+			}
+		}
+		if len(d.Unbound) > 0 {
+			esc := make([]string, len(d.Unbound))
+			for i, u := range d.Unbound {
+				esc[i] = e(u)
+			}
+			fmt.Fprintf(&b, "\n\n<b>Departments without a chat</b> (%d): %s", len(d.Unbound), strings.Join(esc, ", "))
+		}
+		fmt.Fprintf(&b, "\n\n<b>Updates this week</b> (%d)", len(d.Updates))
+		for i, u := range d.Updates {
+			if i == 30 {
+				fmt.Fprintf(&b, "\n…and %d more, see duban export -all", len(d.Updates)-30)
+				break
+			}
+			fmt.Fprintf(&b, "\n• %s #%d %s %s: %s", u.At.Format("01-02"), u.Task, e(u.Department), progress(u.Status, u.Percent), goalShort(u.Text, 60))
+		}
+		if d.AllClear {
+			b.WriteString("\n\nEvery task is done.")
+		}
+		return b.String()
+	}
+	t.DepartmentDigests = func(d DepartmentDigest) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "<b>[Weekly digest] %s</b>: %d open tasks", e(d.Department), len(d.Open))
+		for _, l := range d.Open {
+			fmt.Fprintf(&b, "\n%s#%d %s\n    due %s, %s; %s", colorMark(l.Color), l.ID, goalShort(l.Goal, 40), date(l.Deadline), days(l.DaysLeft), progress(l.Status, l.Percent))
+			if l.LastText != "" {
+				fmt.Fprintf(&b, "\n    last report %s: %s", l.LastAt.Format("01-02"), goalShort(l.LastText, 60))
+			}
+		}
+		b.WriteString("\n\nReply to this message starting with the task number, for example: #")
+		if len(d.Open) > 0 {
+			b.WriteString(strconv.Itoa(d.Open[0].ID))
+		}
+		b.WriteString(" in progress 60% notes")
+		return b.String()
+	}
+	t.Snoozed = func(task int, dept string, until time.Time) string {
+		return fmt.Sprintf("Reminders about #%d (%s) are paused until %s.", task, e(dept), until.Format("2006-01-02 15:04"))
+	}
+	t.SnoozeUsage = func() string {
+		return "Usage: /snooze ID SPAN, for example /snooze 12 7d (admins may add a department: /snooze 12 7d 市教育局)"
 	}
 }

@@ -17,8 +17,10 @@ import (
 type Texts struct {
 	StatusNames map[store.Status]string // 进行中, …
 	// CSV export header, one per column: id, area, goal, department, status, percent,
-	// last update time, last update text, deadline, days left (negative: overdue).
+	// last update time, last update text, deadline, days left (negative: overdue), warning.
 	CSVHeader []string
+	// ColorNames are the three-colour warnings (三色督办) in words, "" for none.
+	ColorNames map[string]string
 	// Commands is the command menu: name and description.
 	Commands [][2]string
 
@@ -70,7 +72,12 @@ type Texts struct {
 	DigestUnavailable func() string
 	WhoAmI            func(user, chat int64, department string, admin, supervisors bool) string
 
-	Nudge func(department string, items []NudgeItem) string
+	Nudge             func(department string, items []NudgeItem) string
+	Escalations       func(items []EscalationLine) string
+	SupervisorDigest  func(d Digest) string
+	DepartmentDigests func(d DepartmentDigest) string
+	Snoozed           func(task int, department string, until time.Time) string
+	SnoozeUsage       func() string
 }
 
 // DepartmentLine is one row of /departments.
@@ -92,16 +99,19 @@ type TaskLine struct {
 	DaysLeft int // negative: overdue
 	Status   store.Status
 	Percent  *int
+	Color    string // "", "blue", "yellow", "red"
 }
 
 // StatusLine is one department's line in /status.
 type StatusLine struct {
-	Department string
-	Lead       bool
-	Status     store.Status
-	Percent    *int
-	At         time.Time // zero: never reported
-	Text, By   string    // empty when the viewer may not see them
+	Department   string
+	Lead         bool
+	Status       store.Status
+	Percent      *int
+	Color        string
+	SnoozedUntil time.Time
+	At           time.Time // zero: never reported
+	Text, By     string    // empty when the viewer may not see them
 }
 
 // NudgeItem is one task in a nudge.
@@ -111,8 +121,92 @@ type NudgeItem struct {
 	Deadline time.Time
 	DaysLeft int
 	Stage    string // "before", "overdue" or "stale"
+	Color    string // "", "blue", "yellow", "red" (三色督办)
 	Status   store.Status
 	Percent  *int
+}
+
+// EscalationLine is one item the supervisors are told about.
+type EscalationLine struct {
+	Task       int
+	Goal       string
+	Department string
+	Kind       string // "overdue" or "unanswered"
+	DaysLeft   int
+	Unanswered int
+	Status     store.Status
+	Percent    *int
+}
+
+// Digest is the supervisors' weekly digest.
+type Digest struct {
+	Date     time.Time
+	Areas    []AreaCount
+	Red      []DigestItem // overdue
+	Yellow   []DigestItem // behind schedule or unanswered
+	Blue     []DigestItem // deadline near
+	Snoozed  []DigestItem
+	Silent   []SilentDepartment
+	Unbound  []string
+	Updates  []DigestUpdate // received in the last week
+	DueSoon  []DigestItem   // deadline within 30 days
+	Overdue  []DepartmentItems
+	AllClear bool
+}
+
+// AreaCount is one 重点工作 at a glance.
+type AreaCount struct {
+	Area                                  string
+	Done, InProgress, Blocked, NotStarted int
+}
+
+// DigestItem is one department on one task.
+type DigestItem struct {
+	Task       int
+	Goal       string
+	Department string
+	DaysLeft   int
+	Status     store.Status
+	Percent    *int
+	Expected   int // -1: no span to judge by
+	Until      time.Time
+}
+
+// DepartmentItems groups overdue task numbers by department.
+type DepartmentItems struct {
+	Department string
+	Tasks      []int
+}
+
+// SilentDepartment has not reported for longer than stale_after.
+type SilentDepartment struct {
+	Department string
+	Last       time.Time // zero: never
+}
+
+// DigestUpdate is one update received this week.
+type DigestUpdate struct {
+	Task       int
+	Department string
+	At         time.Time
+	Status     store.Status
+	Percent    *int
+	Text       string
+	By         string
+}
+
+// DepartmentDigest is one department's weekly list of its open tasks.
+type DepartmentDigest struct {
+	Department string
+	Open       []DigestTask
+}
+
+// DigestTask is one open task in a department's digest.
+type DigestTask struct {
+	TaskLine
+	Color    string
+	LastText string
+	LastAt   time.Time
 }
 
 // For returns the texts of a language ("zh" or "en"); anything else gets Chinese, the default.
@@ -132,6 +226,19 @@ func (t *Texts) StatusName(s store.Status) string {
 }
 
 var e = html.EscapeString
+
+// colorMark is the three colours as people see them in chat.
+func colorMark(c string) string {
+	switch c {
+	case "red":
+		return "🔴"
+	case "yellow":
+		return "🟡"
+	case "blue":
+		return "🔵"
+	}
+	return ""
+}
 
 // goalShort keeps a nudge readable: a goal is cut to n characters.
 func goalShort(goal string, n int) string {

@@ -19,12 +19,15 @@ func init() {
 		store.StatusDone:       "已完成",
 		store.StatusBlocked:    "遇到困难",
 	}
-	t.CSVHeader = []string{"序号", "重点工作", "任务目标", "责任部门", "状态", "进度(%)", "最近报送时间", "最近报送内容", "完成时限", "剩余天数(负数为逾期)"}
+	t.CSVHeader = []string{"序号", "重点工作", "任务目标", "责任部门", "状态", "进度(%)", "最近报送时间", "最近报送内容", "完成时限", "剩余天数(负数为逾期)", "预警"}
+	t.ColorNames = map[string]string{"": "", "red": "红色（逾期）", "yellow": "黄色（滞后或未回复）", "blue": "蓝色（临期）"}
+
 	t.Commands = [][2]string{
 		{"report", "报送进展：/report 编号 状态 进度 说明"},
 		{"tasks", "本单位未完成的任务"},
 		{"status", "某项任务各单位的进展：/status 编号"},
 		{"help", "使用说明"},
+		{"snooze", "暂停某项提醒：/snooze 编号 7d"},
 		{"whoami", "显示本群和您的身份"},
 		{"digest", "督办简报（督查群或管理员）"},
 		{"bind", "用绑定码绑定本群：/bind 绑定码"},
@@ -191,7 +194,7 @@ func init() {
 		var b strings.Builder
 		fmt.Fprintf(&b, "<b>「%s」未完成的任务</b>（%d项，最紧急的在前）", e(dept), len(open))
 		for _, l := range open {
-			fmt.Fprintf(&b, "\n#%d %s\n    截止 %s，%s；%s", l.ID, goalShort(l.Goal, 40), date(l.Deadline), days(l.DaysLeft), progress(l.Status, l.Percent))
+			fmt.Fprintf(&b, "\n%s#%d %s\n    截止 %s，%s；%s", colorMark(l.Color), l.ID, goalShort(l.Goal, 40), date(l.Deadline), days(l.DaysLeft), progress(l.Status, l.Percent))
 		}
 		b.WriteString("\n\n回复或发送 /report 编号 状态 进度 说明 报送进展。")
 		return b.String()
@@ -208,7 +211,10 @@ func init() {
 			if l.Lead {
 				role = "（牵头）"
 			}
-			fmt.Fprintf(&b, "\n• %s%s：%s", e(l.Department), role, progress(l.Status, l.Percent))
+			fmt.Fprintf(&b, "\n• %s%s%s：%s", colorMark(l.Color), e(l.Department), role, progress(l.Status, l.Percent))
+			if !l.SnoozedUntil.IsZero() {
+				b.WriteString("，提醒暂停至 " + date(l.SnoozedUntil))
+			}
 			if !l.At.IsZero() {
 				b.WriteString("，" + l.At.Format("01-02 15:04"))
 			}
@@ -234,15 +240,131 @@ func init() {
 		stage := map[string]string{"before": "即将到期", "overdue": "已逾期", "stale": "请更新进展"}
 		if len(items) == 1 {
 			it := items[0]
-			return fmt.Sprintf("<b>【督办提醒】%s</b>\n#%d %s\n截止 %s，%s；当前：%s\n\n请点击下方按钮，或<b>回复本消息</b>报送进展，例如：进行中 60%% 招生计划已下达",
+			return fmt.Sprintf("<b>【督办提醒】%s</b>\n"+colorMark(it.Color)+"#%d %s\n截止 %s，%s；当前：%s\n\n请点击下方按钮，或<b>回复本消息</b>报送进展，例如：进行中 60%% 招生计划已下达",
 				stage[it.Stage], it.Task, e(it.Goal), date(it.Deadline), days(it.DaysLeft), progress(it.Status, it.Percent))
 		}
 		var b strings.Builder
 		fmt.Fprintf(&b, "<b>【督办提醒】%s</b>，以下 %d 项任务请报送进展：", e(dept), len(items))
 		for _, it := range items {
-			fmt.Fprintf(&b, "\n#%d %s\n    %s：截止 %s，%s；当前：%s", it.Task, goalShort(it.Goal, 40), stage[it.Stage], date(it.Deadline), days(it.DaysLeft), progress(it.Status, it.Percent))
+			fmt.Fprintf(&b, "\n%s#%d %s\n    %s：截止 %s，%s；当前：%s", colorMark(it.Color), it.Task, goalShort(it.Goal, 40), stage[it.Stage], date(it.Deadline), days(it.DaysLeft), progress(it.Status, it.Percent))
 		}
 		b.WriteString("\n\n<b>回复本消息</b>报送，开头写任务编号（可分多行写多项），例如：\n#" + strconv.Itoa(items[0].Task) + " 进行中 60% 招生计划已下达")
 		return b.String()
+	}
+
+	t.Escalations = func(items []EscalationLine) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "<b>【督办升级】</b>以下 %d 项需要关注：", len(items))
+		for _, it := range items {
+			fmt.Fprintf(&b, "\n• %s #%d %s：", e(it.Department), it.Task, goalShort(it.Goal, 30))
+			if it.Kind == "overdue" {
+				fmt.Fprintf(&b, "🔴 %s，%s", days(it.DaysLeft), progress(it.Status, it.Percent))
+			} else {
+				fmt.Fprintf(&b, "🟡 已连续 %d 次提醒未回复", it.Unanswered)
+			}
+		}
+		return b.String()
+	}
+	item := func(it DigestItem, withDept bool) string {
+		s := fmt.Sprintf("#%d %s", it.Task, goalShort(it.Goal, 24))
+		if withDept {
+			s += "（" + e(it.Department) + "）"
+		}
+		s += "：" + days(it.DaysLeft) + "，" + progress(it.Status, it.Percent)
+		if it.Expected >= 0 {
+			s += fmt.Sprintf("，序时进度 %d%%", it.Expected)
+		}
+		return s
+	}
+	section := func(b *strings.Builder, title string, items []DigestItem, limit int) {
+		if len(items) == 0 {
+			return
+		}
+		fmt.Fprintf(b, "\n\n<b>%s</b>（%d）", title, len(items))
+		for i, it := range items {
+			if i == limit {
+				fmt.Fprintf(b, "\n…另有 %d 项，见 duban export", len(items)-limit)
+				break
+			}
+			b.WriteString("\n• " + item(it, true))
+		}
+	}
+	t.SupervisorDigest = func(d Digest) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "<b>【督办周报】%s</b>", date(d.Date))
+		b.WriteString("\n\n<b>总体进展</b>（按重点工作，已完成/进行中/遇到困难/未开始）")
+		for _, a := range d.Areas {
+			fmt.Fprintf(&b, "\n• %s：%d / %d / %d / %d", e(a.Area), a.Done, a.InProgress, a.Blocked, a.NotStarted)
+		}
+		if len(d.Overdue) > 0 {
+			b.WriteString("\n\n<b>🔴 逾期未完成（按单位）</b>")
+			for _, o := range d.Overdue {
+				ids := make([]string, len(o.Tasks))
+				for i, id := range o.Tasks {
+					ids[i] = "#" + strconv.Itoa(id)
+				}
+				fmt.Fprintf(&b, "\n• %s（%d项）：%s", e(o.Department), len(o.Tasks), strings.Join(ids, " "))
+			}
+		}
+		section(&b, "🟡 进度滞后或提醒未回复", d.Yellow, 20)
+		section(&b, "🔵 即将到期", d.Blue, 20)
+		section(&b, "未来30天到期", d.DueSoon, 20)
+		if len(d.Snoozed) > 0 {
+			b.WriteString("\n\n<b>暂停提醒</b>")
+			for _, it := range d.Snoozed {
+				fmt.Fprintf(&b, "\n• #%d %s：暂停至 %s", it.Task, e(it.Department), date(it.Until))
+			}
+		}
+		if len(d.Silent) > 0 {
+			fmt.Fprintf(&b, "\n\n<b>长期未报送的单位</b>（%d）", len(d.Silent))
+			for _, s := range d.Silent {
+				if s.Last.IsZero() {
+					fmt.Fprintf(&b, "\n• %s：从未报送", e(s.Department))
+				} else {
+					fmt.Fprintf(&b, "\n• %s：最近报送 %s", e(s.Department), date(s.Last))
+				}
+			}
+		}
+		if len(d.Unbound) > 0 {
+			esc := make([]string, len(d.Unbound))
+			for i, u := range d.Unbound {
+				esc[i] = e(u)
+			}
+			fmt.Fprintf(&b, "\n\n<b>尚未绑定群的单位</b>（%d）：%s", len(d.Unbound), strings.Join(esc, "、"))
+		}
+		fmt.Fprintf(&b, "\n\n<b>本周收到的报送</b>（%d）", len(d.Updates))
+		for i, u := range d.Updates {
+			if i == 30 {
+				fmt.Fprintf(&b, "\n…另有 %d 条，见 duban export -all", len(d.Updates)-30)
+				break
+			}
+			fmt.Fprintf(&b, "\n• %s #%d %s %s：%s", u.At.Format("01-02"), u.Task, e(u.Department), progress(u.Status, u.Percent), goalShort(u.Text, 60))
+		}
+		if d.AllClear {
+			b.WriteString("\n\n全部任务均已完成。")
+		}
+		return b.String()
+	}
+	t.DepartmentDigests = func(d DepartmentDigest) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "<b>【督办周报】%s</b>：未完成的任务 %d 项", e(d.Department), len(d.Open))
+		for _, l := range d.Open {
+			fmt.Fprintf(&b, "\n%s#%d %s\n    截止 %s，%s；%s", colorMark(l.Color), l.ID, goalShort(l.Goal, 40), date(l.Deadline), days(l.DaysLeft), progress(l.Status, l.Percent))
+			if l.LastText != "" {
+				fmt.Fprintf(&b, "\n    最近报送 %s：%s", l.LastAt.Format("01-02"), goalShort(l.LastText, 60))
+			}
+		}
+		b.WriteString("\n\n回复本消息报送，开头写任务编号，例如：#")
+		if len(d.Open) > 0 {
+			b.WriteString(strconv.Itoa(d.Open[0].ID))
+		}
+		b.WriteString(" 进行中 60% 说明")
+		return b.String()
+	}
+	t.Snoozed = func(task int, dept string, until time.Time) string {
+		return fmt.Sprintf("已暂停 #%d（%s）的提醒，至 %s。", task, e(dept), until.Format("2006-01-02 15:04"))
+	}
+	t.SnoozeUsage = func() string {
+		return "用法：/snooze 任务编号 时长，例如：/snooze 12 7d（管理员可加单位：/snooze 12 7d 市教育局）"
 	}
 }

@@ -1,0 +1,87 @@
+package scheduler
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/duban/duban/config"
+	"github.com/duban/duban/store"
+)
+
+// benchPlan is n tasks with 3 departments each, deadlines spread over two years around now,
+// a third of the pairs with a report and a sixth with reminders already in the ledger: a plan
+// 2,000 times the shipped one, in the shape the daemon sees on a tick.
+func benchPlan(n int) (*config.Plan, *State, Settings, time.Time) {
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, shanghai)
+	depts := []string{"市教育局", "市人社局", "市财政局"}
+	p := &config.Plan{Tasks: make([]*config.Task, n)}
+	var latest []store.State
+	ledger := map[string]time.Time{}
+	start := now.AddDate(-1, 0, 0)
+	for i := range n {
+		t := &config.Task{ID: i + 1, Goal: "目标", Responsible: depts, Leads: depts[:1],
+			Start: start, Deadline: now.AddDate(0, 0, i%730-365)}
+		p.Tasks[i] = t
+		if i%3 == 0 {
+			pct := i % 100
+			latest = append(latest, store.State{Task: t.ID, Department: depts[i%3], Status: store.StatusInProgress, Percent: &pct,
+				Last: store.Update{At: now.AddDate(0, 0, -i%30)}})
+		}
+		if i%6 == 0 {
+			ledger[fmt.Sprintf("n|%d|%s|%s|before:30d", t.ID, depts[1], t.Deadline.Format(time.DateOnly))] = now.AddDate(0, 0, -3)
+		}
+	}
+	s := Settings{RemindBefore: []time.Duration{30 * 24 * time.Hour, 14 * 24 * time.Hour, 7 * 24 * time.Hour, 3 * 24 * time.Hour, 24 * time.Hour},
+		OverdueEvery: 7 * 24 * time.Hour, StaleAfter: 14 * 24 * time.Hour, WarnBefore: 7 * 24 * time.Hour, EscalateAfter: 3, BehindMargin: 20, Location: shanghai}
+	return p, NewState(latest, ledger, nil), s, now
+}
+
+// BenchmarkDecide is one tick's planning: run with -cpu 1. "steady" is a working day's tick,
+// the day after one that sent everything then due (the ledger holds it); "cold" is the first
+// tick of a daemon that has never sent anything, when nearly every pair of this plan is due.
+// Allocations should grow with the plan, not faster (compare the sizes).
+func BenchmarkDecide(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		p, st, s, now := benchPlan(n)
+		b.Run(fmt.Sprintf("cold/tasks=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				Decide(p, st, s, now)
+			}
+		})
+		for _, due := range Decide(p, st, s, now).Nudges {
+			st.MarkSent(due.Key, now)
+		}
+		for _, e := range Decide(p, st, s, now).Escalations {
+			st.MarkSent(e.Key, now)
+		}
+		next := now.AddDate(0, 0, 1)
+		b.Run(fmt.Sprintf("steady/tasks=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				Decide(p, st, s, next)
+			}
+		})
+	}
+}
+
+// BenchmarkBaselineLookup is the least any policy must do on a tick: look up every pair's
+// latest state once. BenchmarkDecide is stated as a multiple of it.
+func BenchmarkBaselineLookup(b *testing.B) {
+	p, st, _, _ := benchPlan(100_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		for _, t := range p.Tasks {
+			for _, d := range t.Responsible {
+				if st.pair(t.ID, d, false) != nil {
+					n++
+				}
+			}
+		}
+		if n == 0 {
+			b.Fatal("no states")
+		}
+	}
+}

@@ -1,0 +1,201 @@
+package scheduler
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/duban/duban/i18n"
+	"github.com/duban/duban/store"
+)
+
+// DigestWindow is how far back "updates this week" and ahead "due soon" look.
+const (
+	DigestWindow = 7 * 24 * time.Hour
+	DueSoon      = 30 * 24 * time.Hour
+)
+
+// Digest is the supervisors' digest at now, as text; /digest shows it on demand.
+func (sc *Scheduler) Digest(ctx context.Context, now time.Time) (string, error) {
+	ps := sc.plan.Load()
+	d, _, err := sc.digest(ctx, ps, now)
+	if err != nil {
+		return "", err
+	}
+	return ps.texts.SupervisorDigest(d), nil
+}
+
+// digest gathers the supervisors' digest and every department's open tasks.
+func (sc *Scheduler) digest(ctx context.Context, ps *planState, now time.Time) (i18n.Digest, map[string][]i18n.DigestTask, error) {
+	st, chats, err := sc.load(ctx)
+	if err != nil {
+		return i18n.Digest{}, nil, err
+	}
+	s := ps.settings
+	d := i18n.Digest{Date: now.In(s.Location)}
+	areaIndex := map[string]int{}
+	overdue := map[string][]int{}
+	lastReport := map[string]time.Time{}
+	perDept := map[string][]i18n.DigestTask{}
+	open := 0
+	for _, task := range ps.plan.Tasks {
+		var done, blocked, started, total int
+		for _, dept := range task.Responsible {
+			a := Assess(task, dept, st, s, now)
+			total++
+			if a.LastReport.After(lastReport[dept]) {
+				lastReport[dept] = a.LastReport
+			}
+			switch {
+			case a.Done:
+				done++
+				continue
+			case a.Status == store.StatusBlocked:
+				blocked++
+			case a.Status == store.StatusInProgress:
+				started++
+			}
+			open++
+			item := i18n.DigestItem{Task: task.ID, Goal: task.Goal, Department: dept, DaysLeft: a.DaysLeft,
+				Status: a.Status, Percent: a.Percent, Expected: a.Expected, Until: a.SnoozedUntil}
+			switch a.Color {
+			case Red:
+				d.Red = append(d.Red, item)
+				overdue[dept] = append(overdue[dept], task.ID)
+			case Yellow:
+				d.Yellow = append(d.Yellow, item)
+			case Blue:
+				d.Blue = append(d.Blue, item)
+			}
+			if !a.Overdue && a.Deadline.Sub(now) <= DueSoon {
+				d.DueSoon = append(d.DueSoon, item)
+			}
+			if !a.SnoozedUntil.IsZero() {
+				d.Snoozed = append(d.Snoozed, item)
+			}
+			perDept[dept] = append(perDept[dept], i18n.DigestTask{
+				TaskLine: i18n.TaskLine{ID: task.ID, Goal: task.Goal, Deadline: a.Deadline.In(s.Location), DaysLeft: a.DaysLeft, Status: a.Status, Percent: a.Percent},
+				Color:    string(a.Color), LastText: a.LastText, LastAt: a.LastReport.In(s.Location),
+			})
+		}
+		i, ok := areaIndex[task.Area]
+		if !ok {
+			i = len(d.Areas)
+			areaIndex[task.Area] = i
+			d.Areas = append(d.Areas, i18n.AreaCount{Area: task.Area})
+		}
+		// A task is done when every department on it is; blocked when any is; in progress
+		// when any has started.
+		switch {
+		case done == total:
+			d.Areas[i].Done++
+		case blocked > 0:
+			d.Areas[i].Blocked++
+		case started > 0 || done > 0:
+			d.Areas[i].InProgress++
+		default:
+			d.Areas[i].NotStarted++
+		}
+	}
+	d.AllClear = open == 0
+	for _, dept := range ps.cfg.DepartmentNames {
+		if ids := overdue[dept]; len(ids) > 0 {
+			d.Overdue = append(d.Overdue, i18n.DepartmentItems{Department: dept, Tasks: ids})
+		}
+		if len(perDept[dept]) == 0 {
+			continue // nothing open: not silent, just done
+		}
+		if last := lastReport[dept]; now.Sub(last) > s.StaleAfter {
+			d.Silent = append(d.Silent, i18n.SilentDepartment{Department: dept, Last: last.In(s.Location)})
+		}
+		if chats[dept] == 0 {
+			d.Unbound = append(d.Unbound, dept)
+		}
+	}
+	for dept, tasks := range perDept {
+		slices.SortStableFunc(tasks, func(a, b i18n.DigestTask) int { return cmp.Compare(a.DaysLeft, b.DaysLeft) })
+		perDept[dept] = tasks
+	}
+	if d.Updates, err = sc.updatesSince(ctx, now.Add(-DigestWindow)); err != nil {
+		return d, nil, err
+	}
+	for i := range d.Updates {
+		d.Updates[i].At = d.Updates[i].At.In(s.Location)
+	}
+	return d, perDept, nil
+}
+
+// updatesSince lists the updates recorded after t, oldest first.
+func (sc *Scheduler) updatesSince(ctx context.Context, t time.Time) ([]i18n.DigestUpdate, error) {
+	chains, err := sc.store.Chains(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read chains: %w", err)
+	}
+	var out []i18n.DigestUpdate
+	for _, task := range chains {
+		ups, err := sc.store.Updates(ctx, task)
+		if err != nil {
+			return nil, fmt.Errorf("read task %d: %w", task, err)
+		}
+		for _, u := range ups {
+			if u.At.After(t) {
+				out = append(out, i18n.DigestUpdate{Task: u.Task, Department: u.Department, At: u.At, Status: u.Status, Percent: u.Percent, Text: u.Text, By: u.UserName})
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b i18n.DigestUpdate) int { return a.At.Compare(b.At) })
+	return out, nil
+}
+
+// SendDigests sends the weekly digest: the overall one to the supervisors chat, and to each
+// bound department with open tasks its own list. Each goes once a week, whichever instance
+// claims it.
+func (sc *Scheduler) SendDigests(ctx context.Context, now time.Time) (int, error) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	ps := sc.plan.Load()
+	d, perDept, err := sc.digest(ctx, ps, now)
+	if err != nil {
+		return 0, err
+	}
+	_, chats, err := sc.load(ctx)
+	if err != nil {
+		return 0, err
+	}
+	week := isoWeek(now, ps.settings.Location)
+	sent := 0
+	send := func(recipient string, chat int64, tasks []int, text string) error {
+		key := "d|" + week + "|" + recipient
+		ok, err := sc.store.Claim(ctx, key, sc.owner, now, ClaimLease)
+		if err != nil || !ok {
+			return err
+		}
+		ids, err := sc.msg.Notify(ctx, chat, text)
+		if err != nil {
+			sc.log.Warn("digest not sent", "to", recipient, "err", err)
+			return nil
+		}
+		sent++
+		// Indexed with its tasks, so that a reply to a department's digest finds them.
+		return sc.store.Confirm(ctx, store.Sent{Keys: []string{key}, Department: recipient, Tasks: tasks, Stage: "digest", ChatID: chat, MessageIDs: ids, At: now})
+	}
+	if sup := ps.cfg.Supervisors.Chat; sup != 0 {
+		if err := send("supervisors", sup, nil, ps.texts.SupervisorDigest(d)); err != nil {
+			return sent, err
+		}
+	}
+	for _, dept := range ps.cfg.DepartmentNames {
+		if chat := chats[dept]; chat != 0 && len(perDept[dept]) > 0 {
+			var tasks []int
+			for _, t := range perDept[dept] {
+				tasks = append(tasks, t.ID)
+			}
+			if err := send(dept, chat, tasks, ps.texts.DepartmentDigests(i18n.DepartmentDigest{Department: dept, Open: perDept[dept]})); err != nil {
+				return sent, err
+			}
+		}
+	}
+	return sent, nil
+}
