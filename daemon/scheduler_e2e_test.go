@@ -15,9 +15,9 @@ import (
 
 var cst, _ = time.LoadLocation("Asia/Shanghai")
 
-// taskRe finds the task numbers that start a nudge's items (an item's second line is
-// indented; the example at the end of the message is not).
-var taskRe = regexp.MustCompile(`(?m)^(?:🔴|🟡|🔵)?#(\d+) [^\n]*\n    `)
+// taskRe finds the task numbers that start a nudge's items: an item's second line is indented,
+// or in a single-task nudge starts with its deadline; the example at the end is neither.
+var taskRe = regexp.MustCompile(`(?m)^(?:🔴|🟡|🔵)?#(\d+) [^\n]*\n(?:    |截止)`)
 
 // bindDirect binds a department in the store, as /bind would have before the daemon started.
 func bindDirect(tb testing.TB, st daemon.Store, dept string, chat telegramtest.Chat) {
