@@ -34,17 +34,19 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer s.Close()
+	// Caught from the start: SIGHUP's default would end the process while New still waits
+	// for Telegram.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	log.Info("starting", "version", currentVersion(), "store", c.StoreDescription())
-	d, err := daemon.New(ctx, daemon.Options{Config: c, Plan: p, Store: s, Log: log})
+	d, err := daemon.New(ctx, daemon.Options{Config: c, Plan: p, Store: s, Log: log, Instance: instance(c)})
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return nil
 		}
 		return fmt.Errorf("run: %w", err)
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	go reloadOnHangup(ctx, hup, *path, d, log)
 	if err := d.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("run: %w", err)
@@ -63,10 +65,20 @@ func reloadOnHangup(ctx context.Context, hup <-chan os.Signal, path string, d *d
 		}
 		c, p, err := config.Load(path)
 		if err == nil {
-			err = d.Reload(c, p)
+			err = d.Reload(ctx, c, p)
 		}
 		if err != nil {
 			log.Error("reload failed; the plan in force is kept", "err", err)
 		}
 	}
+}
+
+// instance names this daemon in the ledger. With the embedded store only one daemon can run,
+// so the name is fixed: a restart within a tick's claim takes its own unfinished tick over at
+// once. With Redis each daemon is told apart (the default, host-pid-random).
+func instance(c *config.Config) string {
+	if c.Store.URL == "" {
+		return "embedded"
+	}
+	return ""
 }

@@ -2,7 +2,9 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/duban/duban/i18n"
 	"github.com/duban/duban/sender"
@@ -27,7 +29,21 @@ func (b *Bot) Nudge(ctx context.Context, dept string, chat int64, items []i18n.N
 		return store.Sent{}, fmt.Errorf("nudge %s: %w", dept, err)
 	}
 	sent := store.Sent{Keys: keys, Department: dept, Tasks: tasks, Stage: "nudge", ChatID: chat, MessageIDs: ids, At: b.now()}
-	if cerr := b.store.Confirm(ctx, sent); cerr != nil {
+	// Sent is sent: recording it is retried a few times on its own clock, since an
+	// unrecorded reminder goes out again once its claim lapses.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	var cerr error
+	for wait := 100 * time.Millisecond; ; wait *= 4 {
+		if cerr = b.store.Confirm(cctx, sent); cerr == nil || cctx.Err() != nil || errors.Is(cerr, store.ErrInvalid) {
+			break
+		}
+		select {
+		case <-cctx.Done():
+		case <-time.After(wait):
+		}
+	}
+	if cerr != nil {
 		return sent, fmt.Errorf("nudge %s sent but not recorded: %w", dept, cerr)
 	}
 	return sent, err

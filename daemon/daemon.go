@@ -70,6 +70,8 @@ type Daemon struct {
 	health    *health
 	me        string
 	leading   atomic.Bool
+	reload    sync.Mutex     // one Reload at a time
+	started   *config.Config // what the daemon started with: some settings apply only at start
 }
 
 // Run sets up and serves until ctx ends.
@@ -92,8 +94,10 @@ func (d *Daemon) Leading() bool { return d.leading.Load() }
 
 // Reload puts a new config and plan in force (SIGHUP). Settings read only at start — the
 // token, the store, the mode and the listen addresses — need a restart; Reload says so.
-func (d *Daemon) Reload(c *config.Config, p *config.Plan) error {
-	old := d.o.Config
+func (d *Daemon) Reload(ctx context.Context, c *config.Config, p *config.Plan) error {
+	d.reload.Lock()
+	defer d.reload.Unlock()
+	old := d.started
 	if c.Telegram.Token != old.Telegram.Token || c.Store != old.Store || c.Telegram.Mode != old.Telegram.Mode ||
 		c.HTTP != old.HTTP || c.Telegram.Webhook != old.Telegram.Webhook || c.APIURL() != old.APIURL() {
 		d.log.Warn("reload: telegram, store and http settings take effect at the next restart")
@@ -102,6 +106,10 @@ func (d *Daemon) Reload(c *config.Config, p *config.Plan) error {
 		return err
 	}
 	d.bot.SetPlan(c, p)
+	// Chats newly written in config.yaml bind now.
+	if err := d.bot.SeedBindings(ctx); err != nil {
+		d.log.Warn("reload: chats from config.yaml not bound yet", "err", err)
+	}
 	d.log.Info("reloaded", "tasks", len(p.Tasks), "departments", len(c.DepartmentNames))
 	return nil
 }
@@ -176,7 +184,7 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 		return nil, err
 	}
 	b.SetDigester(sc)
-	return &Daemon{o: o, log: log, tg: tg, bot: b, scheduler: sc, metrics: m, health: health, me: me}, nil
+	return &Daemon{o: o, log: log, tg: tg, bot: b, scheduler: sc, metrics: m, health: health, me: me, started: c}, nil
 }
 
 // instanceName is unique per process: host, pid and a random part.
@@ -268,16 +276,22 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// The leader polls Telegram (polling mode) and runs the schedules; with Redis several
 	// daemons may run for failover and the others wait for the lease.
 	lead := func(ctx context.Context) error {
+		// The poller ends only on a rejected token: then the scheduler stops too, and the
+		// daemon exits with the error rather than staying up deaf.
+		ctx, stop := context.WithCancel(ctx)
+		defer stop()
 		var inner sync.WaitGroup
 		var pollErr error
 		if c.Telegram.Mode != "webhook" {
 			inner.Add(1)
 			go func() {
 				defer inner.Done()
+				defer stop()
 				pollErr = d.poll(ctx, token)
 			}()
 		}
 		err := d.scheduler.Run(ctx)
+		stop()
 		inner.Wait()
 		return errors.Join(err, pollErr)
 	}

@@ -385,3 +385,22 @@ func TestHealthAndMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestRejectedTokenStopsTheDaemon: a token revoked while running ends the daemon with an
+// error, instead of leaving it up and deaf.
+func TestRejectedTokenStopsTheDaemon(t *testing.T) {
+	tg := telegramtest.New(t, telegramtest.WithoutLimits())
+	c, p := testConfig(t, tg)
+	st, _ := backends(t)[0].open(t)
+	r := startRig(t, tg, c, p, st)
+	tg.FailNext("getUpdates", 1, 401, "Unauthorized", 0)
+	select {
+	case <-r.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the daemon is still running after Telegram rejected its token")
+	}
+	if r.runErr == nil || !strings.Contains(r.runErr.Error(), "telegram rejected the bot token") {
+		t.Errorf("got %v, want an error saying the token was rejected", r.runErr)
+	}
+	r.stop = func() error { return nil } // it has stopped
+}

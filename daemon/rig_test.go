@@ -5,7 +5,6 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -118,6 +117,9 @@ type rig struct {
 	d     *daemon.Daemon
 	addr  string
 	stop  func() error // cancels the daemon and waits for it
+
+	exited chan struct{} // closed when Run has returned, with runErr
+	runErr error
 }
 
 func testConfig(tb testing.TB, tg *telegramtest.Server) (*config.Config, *config.Plan) {
@@ -166,20 +168,19 @@ func startRig(tb testing.TB, tg *telegramtest.Server, c *config.Config, p *confi
 		tb.Fatalf("daemon.New: %v", err)
 	}
 	r.d = d
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	var once sync.Once
-	var runErr error
+	r.exited = make(chan struct{})
+	go func() {
+		r.runErr = d.Run(ctx)
+		close(r.exited)
+	}()
 	r.stop = func() error {
-		once.Do(func() {
-			cancel()
-			select {
-			case runErr = <-done:
-			case <-time.After(20 * time.Second):
-				runErr = errors.New("daemon did not stop within 20 s")
-			}
-		})
-		return runErr
+		cancel()
+		select {
+		case <-r.exited:
+			return r.runErr
+		case <-time.After(20 * time.Second):
+			return errors.New("daemon did not stop within 20 s")
+		}
 	}
 	tb.Cleanup(func() {
 		if err := r.stop(); err != nil {

@@ -165,7 +165,7 @@ func (sc *Scheduler) SendDigests(ctx context.Context, now time.Time) (int, error
 		return 0, err
 	}
 	week := isoWeek(now, ps.settings.Location)
-	sent := 0
+	sent, failed := 0, 0
 	send := func(recipient string, chat int64, tasks []int, text string) error {
 		key := "d|" + week + "|" + recipient
 		ok, err := sc.store.Claim(ctx, key, sc.owner, now, ClaimLease)
@@ -174,7 +174,9 @@ func (sc *Scheduler) SendDigests(ctx context.Context, now time.Time) (int, error
 		}
 		ids, err := sc.msg.Notify(ctx, chat, text)
 		if err != nil {
+			// Claimed, unconfirmed: a retry of the digest sends this one again.
 			sc.log.Warn("digest not sent", "to", recipient, "err", err)
+			failed++
 			return nil
 		}
 		sent++
@@ -196,6 +198,9 @@ func (sc *Scheduler) SendDigests(ctx context.Context, now time.Time) (int, error
 				return sent, err
 			}
 		}
+	}
+	if failed > 0 {
+		return sent, fmt.Errorf("%d digests not delivered", failed)
 	}
 	return sent, nil
 }

@@ -94,15 +94,19 @@ func (l *Leader) hold(ctx context.Context, work func(context.Context) error) (er
 	renewed := time.Now()
 	ticker := time.NewTicker(l.Renew)
 	defer ticker.Stop()
+	stopping := ctx.Done()
 	for {
 		select {
-		case <-ctx.Done():
-			return nil, false
+		case <-stopping:
+			// Shutting down: work finishes its tick, and the lease is renewed until it has,
+			// so that no successor starts while this instance is still sending.
+			stop()
+			stopping = nil
 		case err := <-done:
 			done <- err // for the deferred wait
 			return err, false
 		case <-ticker.C:
-			ok, err := l.Lease.RenewLease(ctx, l.Name, l.Token, l.TTL)
+			ok, err := l.Lease.RenewLease(context.WithoutCancel(ctx), l.Name, l.Token, l.TTL)
 			switch {
 			case ok:
 				renewed = time.Now()

@@ -304,7 +304,9 @@ func assess(ps *pairState, per period, s Settings, now time.Time) Assessment {
 		a.HasReported = true
 		a.LastReport = latest.Last.At
 		a.LastText, a.LastReporter = latest.Last.Text, latest.Last.UserName
-		if per.prev.IsZero() || latest.Last.At.After(per.prev) {
+		// A yearly task's status counts only if it was reported in this period; a note this
+		// year does not carry last year's 已完成 over.
+		if per.prev.IsZero() || latest.StatusAt.After(per.prev) {
 			a.Status, a.Percent = latest.Status, latest.Percent
 			if latest.Percent != nil {
 				a.Reported = *latest.Percent

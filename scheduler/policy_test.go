@@ -81,8 +81,15 @@ func nudgesOnly(sent []string) []string {
 }
 
 func report(st *State, task int, dept string, s store.Status, pct *int, when time.Time) {
-	st.SetLatest(store.State{Task: task, Department: dept, Status: s, Percent: pct,
+	st.SetLatest(store.State{Task: task, Department: dept, Status: s, StatusAt: when, Percent: pct,
 		Last: store.Update{Task: task, Department: dept, At: when, Status: s, Percent: pct, Text: string(s)}})
+}
+
+// note records a note after an earlier status, as store.Derive would: the status and its time
+// carry, the last update is the note.
+func note(st *State, task int, dept string, prev store.State, when time.Time) {
+	prev.Last = store.Update{Task: task, Department: dept, At: when, Text: "附件见群文件"}
+	st.SetLatest(prev)
 }
 
 func TestStagesBeforeTheDeadline(t *testing.T) {
@@ -171,6 +178,11 @@ func TestYearlyTaskOpensAgain(t *testing.T) {
 	a := Assess(p.Tasks[0], "甲局", st, SettingsFrom(c), at("2026-06-01 09:00"))
 	if a.Done || a.Deadline.Format(time.DateOnly) != "2026-12-31" {
 		t.Errorf("assessment in 2026: got done=%v deadline %s, want open until 2026-12-31", a.Done, a.Deadline.Format(time.DateOnly))
+	}
+	// A note in 2026 does not carry 2025's 已完成 into 2026.
+	note(st, 1, "甲局", store.State{Task: 1, Department: "甲局", Status: store.StatusDone, StatusAt: at("2025-12-20 10:00")}, at("2026-02-01 10:00"))
+	if a := Assess(p.Tasks[0], "甲局", st, SettingsFrom(c), at("2026-12-20 09:00")); a.Done || a.Status != store.StatusNotStarted {
+		t.Errorf("after a note in the new year: got done=%v status %s, want not started for 2026", a.Done, a.Status)
 	}
 }
 

@@ -28,6 +28,7 @@ type Store interface {
 	Updates(ctx context.Context, task int) ([]store.Update, error)
 	Claim(ctx context.Context, key, owner string, now time.Time, lease time.Duration) (bool, error)
 	Confirm(ctx context.Context, sent store.Sent) error
+	SentFor(ctx context.Context, key string) (store.Sent, bool, error)
 }
 
 // Messenger sends what the scheduler decided; the bot provides it.
@@ -50,6 +51,8 @@ type Scheduler struct {
 	owner string // who claims reminders in the ledger: this instance
 	log   *slog.Logger
 	now   func() time.Time
+	// retryEvery is RetryEvery; tests shorten it.
+	retryEvery time.Duration
 
 	plan atomic.Pointer[planState]
 	mu   sync.Mutex // one tick at a time: a slow tick and the next never overlap
@@ -72,7 +75,7 @@ func New(s Store, m Messenger, c *config.Config, p *config.Plan, owner string, l
 	if now == nil {
 		now = time.Now
 	}
-	sc := &Scheduler{store: s, msg: m, owner: owner, log: log, now: now}
+	sc := &Scheduler{store: s, msg: m, owner: owner, log: log, now: now, retryEvery: RetryEvery}
 	if err := sc.SetPlan(c, p); err != nil {
 		return nil, err
 	}
@@ -195,9 +198,15 @@ func (sc *Scheduler) Tick(ctx context.Context, now time.Time) (TickReport, error
 				rep.Failed++
 			} else if err := sc.store.Confirm(ctx, store.Sent{Keys: keys, Department: "supervisors", Stage: "escalation", ChatID: sup, MessageIDs: ids, At: now}); err != nil {
 				return rep, fmt.Errorf("confirm escalation: %w", err)
+			} else {
+				rep.Escalations = len(lines)
 			}
-			rep.Escalations = len(lines)
 		}
+	}
+	if rep.Failed > 0 {
+		// The items of a failed message stay claimed by this instance, unconfirmed: a retry
+		// of the tick sends them, and only them.
+		return rep, fmt.Errorf("%d messages not delivered", rep.Failed)
 	}
 	return rep, nil
 }

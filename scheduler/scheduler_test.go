@@ -282,3 +282,66 @@ func TestDigest(t *testing.T) {
 		}
 	})
 }
+
+// shiftedClock runs at real speed from a chosen moment, so that Run's real timers fire at
+// the schedule's times within a test's patience.
+func shiftedClock(start time.Time) func() time.Time {
+	offset := time.Until(start)
+	return func() time.Time { return time.Now().Add(offset) }
+}
+
+// TestRunFiresBothSchedulesAtOnce: at 09:00 on a Monday the nudge and the digest are both
+// due; both run. A messenger that fails the first nudge gets it again on the retry.
+func TestRunFiresBothSchedulesAtOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, s backend) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		c, p := bigPlan(t)
+		c.Schedule.CatchUp = config.Duration(time.Second)
+		if err := s.Bind(ctx, store.Binding{Department: "甲局", ChatID: -1001, BoundAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		failures := 1
+		m := &fakeMessenger{store: s}
+		var mu sync.Mutex
+		m.fail = func(string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if failures > 0 {
+				failures--
+				return fmt.Errorf("telegram: 502 Bad Gateway")
+			}
+			return nil
+		}
+		monday := at("2026-11-30 09:00") // a Monday: nudge "0 9 * * 1-5", digest "0 9 * * 1"
+		sc, err := New(s, m, c, p, "a", quiet, shiftedClock(monday.Add(-200*time.Millisecond)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc.retryEvery = 100 * time.Millisecond
+		done := make(chan error, 1)
+		go func() { done <- sc.Run(ctx) }()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			m.mu.Lock()
+			nudges, digests := len(m.nudge), len(m.texts[-1001])
+			m.mu.Unlock()
+			if nudges >= 1 && digests >= 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("got %d nudges and %d department digests, want the nudge (after one retry) and the digest", nudges, digests)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if len(m.nudge) != 1 || len(m.nudge[0].items) != 33 {
+			t.Errorf("nudges: got %d, want one with 33 items after the retry", len(m.nudge))
+		}
+	})
+}

@@ -279,6 +279,8 @@ func (s *Sender) take(ctx context.Context, chat int64) (done func(), err error) 
 	}
 	release := func() { <-w.turn }
 
+	// First the chat's own pace, holding only its turn: a chat paused by a 429 or a full
+	// group window must not hold up any other chat.
 	s.mu.Lock()
 	now := s.opts.now()
 	at := laterOf(now, w.next)
@@ -292,11 +294,18 @@ func (s *Sender) take(ctx context.Context, chat int64) (done func(), err error) 
 			at = laterOf(at, w.recent[len(w.recent)-l.PerGroup].Add(l.GroupWindow))
 		}
 	}
-	at = laterOf(at, s.overall)
-	s.overall = at.Add(l.Overall)
 	s.mu.Unlock()
-
 	if err := s.opts.sleep(ctx, at.Sub(now)); err != nil {
+		release()
+		return nil, err
+	}
+	// Then a slot of the overall limit, booked only now that the chat is ready.
+	s.mu.Lock()
+	now = s.opts.now()
+	slot := laterOf(now, s.overall)
+	s.overall = slot.Add(l.Overall)
+	s.mu.Unlock()
+	if err := s.opts.sleep(ctx, slot.Sub(now)); err != nil {
 		release()
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -287,5 +288,42 @@ func TestSplit(t *testing.T) {
 func TestEscapeHTML(t *testing.T) {
 	if got, want := EscapeHTML(`<b>A&B</b> "q"`), "&lt;b&gt;A&amp;B&lt;/b&gt; &quot;q&quot;"; got != want {
 		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+// TestOneSlowChatDoesNotHoldUpOthers: while a message waits out a chat's long 429 pause, a
+// message to another chat goes at once. (Real time, with a wide margin: the wait is 3 s, the
+// bound 1 s.)
+func TestOneSlowChatDoesNotHoldUpOthers(t *testing.T) {
+	tg := &fakeTelegram{}
+	s := New(tg, Options{Limits: Limits{Overall: time.Millisecond, PerChat: time.Millisecond, RetryAfterUnit: time.Millisecond}})
+	if _, err := s.Send(context.Background(), Message{ChatID: -1, Text: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	s.pause(-1, 3*time.Second) // Telegram asked chat -1 to wait
+	slow := make(chan error, 1)
+	go func() {
+		_, err := s.Send(context.Background(), Message{ChatID: -1, Text: "waits"})
+		slow <- err
+	}()
+	for { // until the slow message has booked its wait
+		s.mu.Lock()
+		w := s.chats[-1]
+		busy := len(w.turn) == 1
+		s.mu.Unlock()
+		if busy {
+			break
+		}
+		runtime.Gosched()
+	}
+	start := time.Now()
+	if _, err := s.Send(context.Background(), Message{ChatID: -2, Text: "other chat"}); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited > time.Second {
+		t.Errorf("a message to another chat waited %v behind the paused one, want no wait", waited)
+	}
+	if err := <-slow; err != nil {
+		t.Fatal(err)
 	}
 }

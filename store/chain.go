@@ -32,13 +32,14 @@ func Derive(prev State, u Update) State {
 		Task:       u.Task,
 		Department: u.Department,
 		Status:     prev.Status,
+		StatusAt:   prev.StatusAt,
 		Percent:    copyInt(prev.Percent),
 		Value:      copyFloat(prev.Value),
 		Updates:    prev.Updates + 1,
 		Last:       u,
 	}
 	if u.Status != "" {
-		next.Status = u.Status
+		next.Status, next.StatusAt = u.Status, u.At
 	}
 	if next.Status == "" {
 		next.Status = StatusNotStarted

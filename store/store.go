@@ -93,6 +93,9 @@ type State struct {
 	Department string `json:"department"`
 	// Status is the last non-empty status reported, not_started if none.
 	Status Status `json:"status"`
+	// StatusAt is when Status was reported (zero if never): a yearly task's status from last
+	// year must not count this year, even after a note this year.
+	StatusAt time.Time `json:"status_at"`
 	// Percent and Value are the last values given, nil if never given.
 	Percent *int     `json:"percent"`
 	Value   *float64 `json:"value"`

@@ -130,14 +130,18 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, prepared []store.Updat
 		var st store.State
 		var percent sql.NullInt64
 		var value sql.NullFloat64
-		err := tx.QueryRowContext(ctx, `SELECT status, percent, value, updates FROM latest
+		var statusAt string
+		err := tx.QueryRowContext(ctx, `SELECT status, status_at, percent, value, updates FROM latest
 				WHERE namespace = ? AND task = ? AND department = ?`, s.namespace, k.Task, k.Department).
-			Scan((*string)(&st.Status), &percent, &value, &st.Updates)
+			Scan((*string)(&st.Status), &statusAt, &percent, &value, &st.Updates)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read state of task %d, %s: %w", k.Task, k.Department, err)
+		}
+		if st.StatusAt, err = parseOptionalTime(statusAt); err != nil {
+			return nil, fmt.Errorf("read state of task %d, %s: status_at: %w", k.Task, k.Department, err)
 		}
 		if percent.Valid {
 			p := int(percent.Int64)
@@ -172,11 +176,11 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, prepared []store.Updat
 		}
 	}
 	for k, st := range appended.States {
-		_, err := tx.ExecContext(ctx, `INSERT INTO latest (namespace, task, department, status, percent, value, updates, last_seq)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (namespace, task, department) DO UPDATE SET status = excluded.status,
+		_, err := tx.ExecContext(ctx, `INSERT INTO latest (namespace, task, department, status, status_at, percent, value, updates, last_seq)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (namespace, task, department) DO UPDATE SET status = excluded.status, status_at = excluded.status_at,
 					percent = excluded.percent, value = excluded.value, updates = excluded.updates, last_seq = excluded.last_seq`,
-			s.namespace, k.Task, k.Department, string(st.Status), nullInt(st.Percent), nullFloat(st.Value), st.Updates, st.Last.Seq)
+			s.namespace, k.Task, k.Department, string(st.Status), formatOptionalTime(st.StatusAt), nullInt(st.Percent), nullFloat(st.Value), st.Updates, st.Last.Seq)
 		if err != nil {
 			return nil, fmt.Errorf("write state of task %d, %s: %w", k.Task, k.Department, err)
 		}
@@ -286,7 +290,7 @@ func (s *Store) Head(ctx context.Context, task int) (string, int64, error) {
 	return hash, count, nil
 }
 
-const latestQuery = `SELECT l.status, l.percent, l.value, l.updates, ` + prefixedUpdateColumns + `
+const latestQuery = `SELECT l.status, l.status_at, l.percent, l.value, l.updates, ` + prefixedUpdateColumns + `
 	FROM latest l JOIN updates u ON u.namespace = l.namespace AND u.task = l.task AND u.seq = l.last_seq
 	WHERE l.namespace = ?`
 
@@ -323,9 +327,13 @@ func (s *Store) queryStates(ctx context.Context, query string, args ...any) ([]s
 		var st store.State
 		var percent sql.NullInt64
 		var value sql.NullFloat64
-		last, err := scanUpdate(rows, (*string)(&st.Status), &percent, &value, &st.Updates)
+		var statusAt string
+		last, err := scanUpdate(rows, (*string)(&st.Status), &statusAt, &percent, &value, &st.Updates)
 		if err != nil {
 			return nil, err
+		}
+		if st.StatusAt, err = parseOptionalTime(statusAt); err != nil {
+			return nil, fmt.Errorf("status_at: %w", err)
 		}
 		st.Task, st.Department, st.Last = last.Task, last.Department, last
 		if percent.Valid {
@@ -339,4 +347,19 @@ func (s *Store) queryStates(ctx context.Context, query string, args ...any) ([]s
 		states = append(states, st)
 	}
 	return states, rows.Err()
+}
+
+// formatOptionalTime and parseOptionalTime keep a zero time as "".
+func formatOptionalTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return store.FormatTime(t)
+}
+
+func parseOptionalTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return store.ParseTime(s)
 }

@@ -60,6 +60,7 @@ var schema = []string{
 		task       INTEGER NOT NULL,
 		department TEXT    NOT NULL,
 		status     TEXT    NOT NULL,
+		status_at  TEXT    NOT NULL DEFAULT '',
 		percent    INTEGER,
 		value      REAL,
 		updates    INTEGER NOT NULL,

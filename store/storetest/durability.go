@@ -60,7 +60,7 @@ func fill(tb testing.TB, b Backend, department string, offset int64) snapshot {
 		department: department,
 		updates:    map[int][]store.Update{1: {first[0], second[0]}, 2: {first[1]}},
 		latest: []store.State{
-			{Task: 1, Department: department, Status: store.StatusInProgress, Percent: intp(40), Value: floatp(2.5), Updates: 2, Last: second[0]},
+			{Task: 1, Department: department, Status: store.StatusInProgress, StatusAt: first[0].At, Percent: intp(40), Value: floatp(2.5), Updates: 2, Last: second[0]},
 			{Task: 2, Department: department, Status: store.StatusNotStarted, Updates: 1, Last: first[1]},
 		},
 		ledger:   map[string]time.Time{"sent-key": t0},

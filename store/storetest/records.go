@@ -171,12 +171,17 @@ func testLatestDerivation(t *testing.T, s suite) {
 			store.State{Task: 2, Department: edu, Status: store.StatusInProgress, Percent: intp(0)}},
 	}
 	counts := map[string]int{}
+	statusAt := map[string]time.Time{} // when each pair's status was last reported
 	wantByKey := map[string]store.State{}
 	for _, step := range steps {
 		got := mustRecord(t, b, 0, step.u)
 		key := store.SnoozeKey(step.want.Task, step.want.Department)
 		counts[key]++
+		if step.u.Status != "" {
+			statusAt[key] = got[0].At
+		}
 		step.want.Updates = counts[key]
+		step.want.StatusAt = statusAt[key]
 		step.want.Last = got[0]
 		wantByKey[key] = step.want
 		var forKey []store.State
