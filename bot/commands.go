@@ -168,8 +168,17 @@ func (b *Bot) bind(ctx context.Context, m *models.Message, code string) error {
 		b.reply(ctx, m, t.BindInGroup())
 		return nil
 	}
-	dept, err := b.store.RedeemCode(ctx, strings.TrimSpace(code), b.now())
+	code = strings.TrimSpace(code)
+	dept, err := b.store.RedeemCode(ctx, code, b.now())
 	if errors.Is(err, store.ErrCodeInvalid) {
+		// The same /bind delivered again after it worked (the offset was not saved) finds
+		// its code used: the chat's binding says it worked.
+		if binding, bound, berr := b.chatDepartment(ctx, m.Chat.ID); berr != nil {
+			return berr
+		} else if bound && binding.BoundBy == userID(m.From) && b.now().Sub(binding.BoundAt) < CodeLifetime {
+			b.reply(ctx, m, t.Bound(binding.Department, len(b.state().plan.TasksFor(binding.Department))))
+			return nil
+		}
 		b.reply(ctx, m, t.BindBadCode())
 		return nil
 	}
@@ -178,6 +187,11 @@ func (b *Bot) bind(ctx context.Context, m *models.Message, code string) error {
 	}
 	err = b.store.Bind(ctx, store.Binding{Department: dept, ChatID: m.Chat.ID, Title: m.Chat.Title, BoundAt: b.now(), BoundBy: userID(m.From)})
 	if err != nil {
+		// Put the code back, so that the retry of this update can use it. (Redeeming and
+		// binding are two writes; this keeps a failure between them from costing the code.)
+		if cerr := b.store.CreateCode(context.WithoutCancel(ctx), code, dept, b.now().Add(CodeLifetime)); cerr != nil {
+			b.log.Error("binding failed and its code could not be restored: invite again", "department", dept, "err", cerr)
+		}
 		return retry(err)
 	}
 	b.reply(ctx, m, t.Bound(dept, len(b.state().plan.TasksFor(dept))))

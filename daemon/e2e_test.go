@@ -94,10 +94,14 @@ func TestDepartmentFlow(t *testing.T) {
 			if err != nil || len(bindings) != 1 || bindings[0].Department != "市教育局" || bindings[0].ChatID != eduGroup.ID || bindings[0].BoundBy != admin.ID {
 				t.Fatalf("bindings: got %+v, %v; want 市教育局 on %d bound by %d", bindings, err, eduGroup.ID, admin.ID)
 			}
-			// A code works once.
+			// A code works once; the same /bind again in the bound group (as a redelivery would
+			// bring it) says the group is bound rather than that the code is bad.
 			tg.AddBotToGroup(hrGroup, admin, "")
 			tg.Send(hrGroup, admin, "/bind "+code)
 			r.waitText(t, hrGroup.ID, "绑定码无效、已使用或已过期")
+			before := r.countText(eduGroup.ID, "本群已绑定为「市教育局」")
+			tg.Send(eduGroup, admin, "/bind "+code)
+			eventually(t, "the repeated bind answered", func() bool { return r.countText(eduGroup.ID, "本群已绑定为「市教育局」") == before+1 })
 			// A non-admin cannot invite.
 			tg.Send(telegramtest.PrivateChat(clerk), clerk, "/invite 市人社局")
 			r.waitText(t, clerk.ID, "只有管理员可以使用这个命令")
@@ -333,6 +337,13 @@ func TestStoreOutageHoldsUpdates(t *testing.T) {
 			tg.AddBotToGroup(eduGroup, admin, code)
 			r.waitText(t, eduGroup.ID, "本群已绑定为「市教育局」")
 			sent := r.nudge(t, "市教育局", eduGroup.ID, 16)
+
+			// A bind that fails half-way (the code redeemed, the binding not written) is
+			// retried and works: the code was put back.
+			fs.failBinds.Store(1)
+			code2 := r.invite(t, "市人社局")
+			tg.AddBotToGroup(hrGroup, admin, code2)
+			r.waitText(t, hrGroup.ID, "本群已绑定为「市人社局」")
 
 			fs.failRecords.Store(5)
 			tg.Reply(eduGroup, clerk, sent.MessageIDs[0], "进行中 40%")

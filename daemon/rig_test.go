@@ -91,7 +91,16 @@ func backends(tb testing.TB) []backend {
 type faultyStore struct {
 	daemon.Store
 	failRecords atomic.Int32 // fail this many Record calls
+	failBinds   atomic.Int32 // fail this many Bind calls
 	afterRecord atomic.Pointer[func()]
+}
+
+func (f *faultyStore) Bind(ctx context.Context, b store.Binding) error {
+	if f.failBinds.Add(-1) >= 0 {
+		return errOutage
+	}
+	f.failBinds.Store(0)
+	return f.Store.Bind(ctx, b)
 }
 
 var errOutage = errors.New("dial tcp 127.0.0.1:6379: connection refused")
