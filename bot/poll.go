@@ -19,10 +19,15 @@ import (
 // AllowedUpdates are the update kinds the bot asks Telegram for.
 var AllowedUpdates = []string{"message", "edited_message", "callback_query", "my_chat_member"}
 
+// QuietReset is how long without updates the poller trusts its offset (Telegram renumbers
+// updates at random after a week without any).
+const QuietReset = 6 * 24 * time.Hour
+
 // OffsetStore keeps the poller's place in the update stream across restarts.
 type OffsetStore interface {
 	Offset(ctx context.Context) (int64, error)
-	SetOffset(ctx context.Context, next int64) error
+	SetOffset(ctx context.Context, next int64) error   // never moves it back
+	ResetOffset(ctx context.Context, next int64) error // after Telegram renumbered
 }
 
 // Poller receives updates by long polling. It owns the offset — the library's own poller
@@ -42,6 +47,8 @@ type Poller struct {
 	Contact func(time.Time)
 	// RetryAfterUnit is what one retry_after second means (tests scale it).
 	RetryAfterUnit time.Duration
+	// Now is the clock for QuietReset; nil is time.Now.
+	Now func() time.Time
 
 	client *http.Client
 }
@@ -54,7 +61,16 @@ func (p *Poller) Run(ctx context.Context) error {
 		return nil // ctx ended
 	}
 	backoff := p.Backoff
+	lastUpdate, renumbered := p.Now(), false
 	for ctx.Err() == nil {
+		// After a week without updates Telegram numbers the next one at random, possibly
+		// below our offset, and an offset above an update confirms (deletes) it unseen. So
+		// after six quiet days ask from the earliest unconfirmed update instead; the store
+		// records an update delivered twice once.
+		if offset != 0 && p.Now().Sub(lastUpdate) > QuietReset {
+			p.Log.Info("no updates for days: asking Telegram from its earliest unconfirmed update", "offset", offset)
+			offset, renumbered = 0, true
+		}
 		updates, err := p.getUpdates(ctx, offset)
 		if err != nil {
 			var apiErr *APIError
@@ -74,12 +90,19 @@ func (p *Poller) Run(ctx context.Context) error {
 			continue
 		}
 		backoff = p.Backoff
+		if len(updates) > 0 {
+			lastUpdate = p.Now()
+		}
 		for i := range updates {
 			if !p.handle(ctx, &updates[i]) {
 				return nil // ctx ended with the update unhandled: it is delivered again next start
 			}
 			offset = updates[i].ID + 1
-			if err := p.Store.SetOffset(ctx, offset); err != nil && ctx.Err() == nil {
+			save := p.Store.SetOffset
+			if renumbered { // the new numbering may start below the stored offset
+				save, renumbered = p.Store.ResetOffset, false
+			}
+			if err := save(ctx, offset); err != nil && ctx.Err() == nil {
 				// Not fatal: the next getUpdates confirms it to Telegram anyway, and an update
 				// delivered again after a restart is recorded once.
 				p.Log.Warn("offset not saved", "offset", offset, "err", err)
@@ -141,6 +164,9 @@ func (p *Poller) defaults() {
 	}
 	if p.Contact == nil {
 		p.Contact = func(time.Time) {}
+	}
+	if p.Now == nil {
+		p.Now = time.Now
 	}
 	// The HTTP timeout must outlast the long poll, or every quiet poll ends in an error.
 	p.client = &http.Client{Timeout: p.Timeout + 15*time.Second}

@@ -310,6 +310,15 @@ end
 return 0
 `)
 
+// ResetOffset sets the offset even below the stored one: Telegram numbers updates afresh
+// after a week without any.
+func (s *Store) ResetOffset(ctx context.Context, next int64) error {
+	if err := s.client.Set(ctx, s.offsetKey(), strconv.FormatInt(next, 10), 0).Err(); err != nil {
+		return fmt.Errorf("reset offset: %w", err)
+	}
+	return nil
+}
+
 // SetOffset raises the offset to next; it never moves backwards, so a
 // late or repeated call cannot make Telegram redeliver old updates.
 func (s *Store) SetOffset(ctx context.Context, next int64) error {

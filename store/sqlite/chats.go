@@ -253,6 +253,21 @@ func (s *Store) Offset(ctx context.Context) (int64, error) {
 	return offset, nil
 }
 
+// ResetOffset sets the offset even below the stored one: Telegram numbers updates afresh
+// after a week without any.
+func (s *Store) ResetOffset(ctx context.Context, next int64) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO settings (namespace, name, value) VALUES (?, ?, ?)
+				ON CONFLICT (namespace, name) DO UPDATE SET value = excluded.value`,
+			s.namespace, offsetSetting, next)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("reset offset: %w", err)
+	}
+	return nil
+}
+
 // SetOffset raises the offset to next; it never moves backwards, so a
 // late or repeated call cannot make Telegram redeliver old updates.
 func (s *Store) SetOffset(ctx context.Context, next int64) error {

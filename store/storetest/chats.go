@@ -183,17 +183,27 @@ func testSnoozes(t *testing.T, s suite) {
 func testOffset(t *testing.T, s suite) {
 	b, _ := s.openFresh(t, "offset")
 	ctx := testContext(t)
-	steps := []struct{ set, want int64 }{
-		{0, 0},
-		{100, 100},
-		{50, 100},
-		{100, 100},
-		{101, 101},
-		{1 << 40, 1 << 40},
-		{1, 1 << 40},
+	steps := []struct {
+		set, want int64
+		reset     bool // ResetOffset: Telegram renumbered its updates, the offset goes down
+	}{
+		{0, 0, false},
+		{100, 100, false},
+		{50, 100, false},
+		{100, 100, false},
+		{101, 101, false},
+		{1 << 40, 1 << 40, false},
+		{1, 1 << 40, false},
+		{7, 7, true},
+		{5, 7, false},
+		{8, 8, false},
 	}
 	for _, step := range steps {
-		if err := b.SetOffset(ctx, step.set); err != nil {
+		set := b.SetOffset
+		if step.reset {
+			set = b.ResetOffset
+		}
+		if err := set(ctx, step.set); err != nil {
 			t.Fatalf("set offset %d: %v", step.set, err)
 		}
 		got, err := b.Offset(ctx)

@@ -43,6 +43,7 @@ type Backend interface {
 
 	Offset(ctx context.Context) (int64, error)
 	SetOffset(ctx context.Context, next int64) error
+	ResetOffset(ctx context.Context, next int64) error
 
 	Ping(ctx context.Context) error
 	Close() error
