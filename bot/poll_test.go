@@ -69,6 +69,8 @@ func TestPollerAfterAQuietWeek(t *testing.T) {
 	tg.Send(telegramtest.PrivateChat(user), user, "/help")
 	select {
 	case id := <-handled:
+		// The offset is saved once Handle has returned.
+		tg.WaitFor(t, 10*time.Second, "the update confirmed", func() bool { return tg.Pending() == 0 })
 		store.mu.Lock()
 		defer store.mu.Unlock()
 		if store.offset != id+1 || len(store.resets) != 1 {
