@@ -35,12 +35,19 @@ ensure_redis_server_binary() {
 }
 
 started_pid=""
+redis_dir=""
+# cleanup stops what the script started. It must not change the exit status: an EXIT trap's
+# last command's status becomes the script's.
 cleanup() {
+	local status=$?
 	if [[ -n $started_pid ]]; then
 		kill "$started_pid" 2>/dev/null || true
 		wait "$started_pid" 2>/dev/null || true
 	fi
-	[[ -n ${redis_dir:-} ]] && rm -rf "$redis_dir"
+	if [[ -n $redis_dir ]]; then
+		rm -rf "$redis_dir"
+	fi
+	exit "$status"
 }
 trap cleanup EXIT
 
