@@ -3,6 +3,7 @@ package sender_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -27,12 +28,16 @@ func TestQueuedMessagesThroughTelegramLimits(t *testing.T) {
 	scaled := func(d time.Duration) time.Duration { return time.Duration(float64(d) * scale) }
 	s := sender.New(api, sender.Options{
 		Limits: sender.Limits{
-			Overall: scaled(time.Second / 30), PerChat: scaled(time.Second),
+			Overall: scaled(time.Second / 30), OverallPerWindow: 30, OverallWindow: scaled(time.Second), PerChat: scaled(time.Second),
 			PerGroup: 20, GroupWindow: scaled(time.Minute), RetryAfterUnit: scaled(time.Second),
 		},
 		Backoff: time.Millisecond,
 	})
-	const groups, perGroup = 8, 25
+	// The CI run is a smoke test; DUBAN_LONG=1 makes it a load run of 2,000 messages.
+	groups, perGroup := 8, 25
+	if os.Getenv("DUBAN_LONG") != "" {
+		groups, perGroup = 40, 50
+	}
 	for g := 0; g < groups; g++ {
 		tg.AddChat(telegramtest.GroupChat(int64(-1000-g), fmt.Sprintf("group %d", g)))
 	}

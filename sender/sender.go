@@ -49,17 +49,22 @@ type Message struct {
 
 // Limits are Telegram's published sending limits; tests scale them down.
 type Limits struct {
-	Overall        time.Duration // spacing of messages across all chats (30/s: 1s/30)
-	PerChat        time.Duration // spacing within one chat (1/s)
-	PerGroup       int           // messages per GroupWindow in one group or supergroup (20)
-	GroupWindow    time.Duration // (1 minute)
-	RetryAfterUnit time.Duration // what one unit of a 429's retry_after means (1 s)
+	Overall time.Duration // spacing of messages across all chats (30/s: 1s/30)
+	// OverallPerWindow requests at most in any OverallWindow, across all chats (30 in 1 s);
+	// 0: spacing alone.
+	OverallPerWindow int
+	OverallWindow    time.Duration
+	PerChat          time.Duration // spacing within one chat (1/s)
+	PerGroup         int           // messages per GroupWindow in one group or supergroup (20)
+	GroupWindow      time.Duration // (1 minute)
+	RetryAfterUnit   time.Duration // what one unit of a 429's retry_after means (1 s)
 }
 
 // DefaultLimits are Telegram's: about 30 messages a second overall, one a second per chat and
 // 20 a minute per group.
 var DefaultLimits = Limits{
-	Overall: time.Second / 30, PerChat: time.Second, PerGroup: 20, GroupWindow: time.Minute,
+	Overall: time.Second / 30, OverallPerWindow: 30, OverallWindow: time.Second,
+	PerChat: time.Second, PerGroup: 20, GroupWindow: time.Minute,
 	RetryAfterUnit: time.Second,
 }
 
@@ -90,9 +95,11 @@ type Sender struct {
 	tg   Telegram
 	opts Options
 
-	mu      sync.Mutex
-	overall time.Time             // when the next message may go, across all chats
-	chats   map[int64]*chatWindow // per chat: spacing, group window and 429 pauses
+	mu       sync.Mutex
+	overall  time.Time             // when the next message may go, across all chats
+	inflight int                   // requests sent and not yet answered
+	answered []time.Time           // answers within the last OverallWindow
+	chats    map[int64]*chatWindow // per chat: spacing, group window and 429 pauses
 }
 
 type chatWindow struct {
@@ -299,13 +306,22 @@ func (s *Sender) take(ctx context.Context, chat int64) (done func(), err error) 
 		release()
 		return nil, err
 	}
-	// Then a slot of the overall limit, booked only now that the chat is ready.
+	// Then the overall limit, taken only now that the chat is ready: at most
+	// OverallPerWindow requests in any OverallWindow, counting those in flight, with their
+	// window counted from Telegram's answers as for a chat.
+	if err := s.takeOverall(ctx); err != nil {
+		release()
+		return nil, err
+	}
 	s.mu.Lock()
 	now = s.opts.now()
 	slot := laterOf(now, s.overall)
 	s.overall = slot.Add(l.Overall)
 	s.mu.Unlock()
 	if err := s.opts.sleep(ctx, slot.Sub(now)); err != nil {
+		s.mu.Lock()
+		s.inflight--
+		s.mu.Unlock()
 		release()
 		return nil, err
 	}
@@ -316,9 +332,42 @@ func (s *Sender) take(ctx context.Context, chat int64) (done func(), err error) 
 		if chat < 0 && l.PerGroup > 0 {
 			w.recent = append(w.recent, answered)
 		}
+		s.inflight--
+		if l.OverallPerWindow > 0 {
+			s.answered = append(s.answered, answered)
+		}
 		s.mu.Unlock()
 		release()
 	}, nil
+}
+
+// takeOverall waits until a request may be in flight under the overall window.
+func (s *Sender) takeOverall(ctx context.Context) error {
+	l := s.opts.Limits
+	for {
+		s.mu.Lock()
+		now := s.opts.now()
+		cut := 0
+		for cut < len(s.answered) && !s.answered[cut].After(now.Add(-l.OverallWindow)) {
+			cut++
+		}
+		s.answered = s.answered[cut:]
+		if l.OverallPerWindow <= 0 || s.inflight+len(s.answered) < l.OverallPerWindow {
+			s.inflight++
+			s.mu.Unlock()
+			return nil
+		}
+		// Full: look again when the oldest answer leaves the window, or soon, since a request
+		// in flight may be answered first.
+		wait := l.OverallWindow / time.Duration(l.OverallPerWindow)
+		if len(s.answered) > 0 {
+			wait = min(wait, s.answered[0].Add(l.OverallWindow).Sub(now))
+		}
+		s.mu.Unlock()
+		if err := s.opts.sleep(ctx, max(wait, time.Millisecond)); err != nil {
+			return err
+		}
+	}
 }
 
 // pause holds a chat back after a 429, as Telegram asked.
