@@ -56,7 +56,6 @@ func init() {
 		}
 		return out
 	}
-	date := func(d time.Time) string { return d.Format("2006-01-02") }
 
 	t.Welcome = func(bool) string {
 		return "Hello! I follow up the work plan: I remind each responsible department before and after its deadlines, record the progress it reports, and send the supervisors a digest."
@@ -68,7 +67,7 @@ func init() {
 			"• Or send a command: /report 12 in progress 60% plan issued\n" +
 			"• A reminder about one task has buttons: in progress / done / blocked\n\n" +
 			"<b>Other commands</b>\n" +
-			"/tasks this department's open tasks\n/status 12 every department on task 12\n/whoami this chat and you\n/bind CODE bind this chat to its department"
+			"/tasks this department's open tasks\n/status 12 every department on task 12\n/whoami this chat and you\n/snooze 12 7d pause task 12's reminders for 7 days\n/bind CODE bind this chat to its department"
 		if admin {
 			s += "\n\n<b>Admins</b>\n/invite DEPARTMENT make a binding code and link\n/unbind [DEPARTMENT] release a binding\n/departments every department's chat and last report\n/digest the digest"
 		}
@@ -165,65 +164,7 @@ func init() {
 		return "⚠️ I can no longer write to " + e(dept) + "'s chat (" + e(reason) + "); its binding is marked broken. Invite it again: /invite " + e(dept)
 	}
 
-	t.Departments = func(lines []DepartmentLine) string {
-		bound := 0
-		var b strings.Builder
-		for _, l := range lines {
-			fmt.Fprintf(&b, "\n• %s (%d tasks): ", e(l.Name), l.Tasks)
-			switch {
-			case !l.Bound:
-				b.WriteString("not bound")
-			case l.Broken != "":
-				fmt.Fprintf(&b, "⚠️ binding broken (%s)", e(l.Broken))
-			default:
-				bound++
-				fmt.Fprintf(&b, "bound to %s (%d)", e(l.Title), l.Chat)
-			}
-			if l.LastReport.IsZero() {
-				b.WriteString(", never reported")
-			} else {
-				b.WriteString(", last report " + l.LastReport.Format("2006-01-02"))
-			}
-		}
-		return fmt.Sprintf("<b>Departments</b> (%d, %d bound)", len(lines), bound) + b.String()
-	}
-	t.Tasks = func(dept string, open []TaskLine) string {
-		if len(open) == 0 {
-			return "Every task of " + e(dept) + " is done. 👍"
-		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "<b>Open tasks of %s</b> (%d, most urgent first)", e(dept), len(open))
-		for _, l := range open {
-			fmt.Fprintf(&b, "\n%s#%d %s\n    due %s, %s; %s", colorMark(l.Color), l.ID, goalShort(l.Goal, 40), date(l.Deadline), days(l.DaysLeft), progress(l.Status, l.Percent))
-		}
-		b.WriteString("\n\nReply, or send /report ID status percent notes, to report.")
-		return b.String()
-	}
 	t.StatusUsage = func() string { return "Usage: /status ID, for example /status 12" }
-	t.TaskStatus = func(task TaskLine, metric string, lines []StatusLine) string {
-		var b strings.Builder
-		fmt.Fprintf(&b, "<b>#%d %s</b>\ndue %s, %s", task.ID, e(task.Goal), date(task.Deadline), days(task.DaysLeft))
-		if metric != "" {
-			fmt.Fprintf(&b, "\ntarget: %s", goalShort(metric, 120))
-		}
-		for _, l := range lines {
-			role := ""
-			if l.Lead {
-				role = " (lead)"
-			}
-			fmt.Fprintf(&b, "\n• %s%s%s: %s", colorMark(l.Color), e(l.Department), role, progress(l.Status, l.Percent))
-			if !l.SnoozedUntil.IsZero() {
-				b.WriteString(", reminders paused until " + date(l.SnoozedUntil))
-			}
-			if !l.At.IsZero() {
-				b.WriteString(", " + l.At.Format("01-02 15:04"))
-			}
-			if l.Text != "" {
-				fmt.Fprintf(&b, "\n    %s: %s", e(l.By), goalShort(l.Text, 200))
-			}
-		}
-		return b.String()
-	}
 
 	t.DigestNotHere = func() string { return "The digest is shown in the supervisors chat or to admins." }
 	t.DigestUnavailable = func() string { return "The digest is not available yet." }
@@ -236,131 +177,60 @@ func init() {
 		return fmt.Sprintf("Your user id: <code>%d</code>\nThis chat's id: <code>%d</code>\nDepartment: %s\nSupervisors chat: %s\nAdmin: %s", user, chat, unit, yes[supervisors], yes[admin])
 	}
 
-	t.Nudge = func(dept string, items []NudgeItem) string {
-		stage := map[string]string{"before": "due soon", "overdue": "overdue", "stale": "please update"}
-		if len(items) == 1 {
-			it := items[0]
-			return fmt.Sprintf("<b>[Reminder] %s</b>\n"+colorMark(it.Color)+"#%d %s\ndue %s, %s; now: %s\n\nPress a button below, or <b>reply to this message</b> with progress, for example: in progress 60%% plan issued",
-				stage[it.Stage], it.Task, e(it.Goal), date(it.Deadline), days(it.DaysLeft), progress(it.Status, it.Percent))
-		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "<b>[Reminder] %s</b>: please report on these %d tasks:", e(dept), len(items))
-		for _, it := range items {
-			fmt.Fprintf(&b, "\n%s#%d %s\n    %s: due %s, %s; now: %s", colorMark(it.Color), it.Task, goalShort(it.Goal, 40), stage[it.Stage], date(it.Deadline), days(it.DaysLeft), progress(it.Status, it.Percent))
-		}
-		b.WriteString("\n\n<b>Reply to this message</b>, starting with the task number (one task a line), for example:\n#" + strconv.Itoa(items[0].Task) + " in progress 60% plan issued")
-		return b.String()
-	}
+	t.useLists(listWords{
+		DeptLine: "\n• %s (%d tasks): ", DeptUnbound: "not bound", DeptBroken: "⚠️ binding broken (%s)", DeptBound: "bound to %s (%d)",
+		DeptNever: ", never reported", DeptLast: ", last report %s", DeptTitle: "<b>Departments</b> (%d, %d bound)",
 
-	t.Escalations = func(items []EscalationLine) string {
-		var b strings.Builder
-		fmt.Fprintf(&b, "<b>[Escalation]</b> %d items need attention:", len(items))
-		for _, it := range items {
-			fmt.Fprintf(&b, "\n• %s #%d %s: ", e(it.Department), it.Task, goalShort(it.Goal, 30))
-			if it.Kind == "overdue" {
-				fmt.Fprintf(&b, "🔴 %s, %s", days(it.DaysLeft), progress(it.Status, it.Percent))
-			} else {
-				fmt.Fprintf(&b, "🟡 %d reminders unanswered", it.Unanswered)
-			}
-		}
-		return b.String()
-	}
-	item := func(it DigestItem, withDept bool) string {
-		s := fmt.Sprintf("#%d %s", it.Task, goalShort(it.Goal, 24))
-		if withDept {
-			s += " (" + e(it.Department) + ")"
-		}
-		s += ": " + days(it.DaysLeft) + ", " + progress(it.Status, it.Percent)
-		if it.Expected >= 0 {
-			s += fmt.Sprintf(", expected %d%% by now", it.Expected)
-		}
-		return s
-	}
-	section := func(b *strings.Builder, title string, items []DigestItem, limit int) {
-		if len(items) == 0 {
-			return
-		}
-		fmt.Fprintf(b, "\n\n<b>%s</b> (%d)", title, len(items))
-		for i, it := range items {
-			if i == limit {
-				fmt.Fprintf(b, "\n…and %d more, see duban export", len(items)-limit)
-				break
-			}
-			b.WriteString("\n• " + item(it, true))
-		}
-	}
-	t.SupervisorDigest = func(d Digest) string {
-		var b strings.Builder
-		fmt.Fprintf(&b, "<b>[Weekly digest] %s</b>", date(d.Date))
-		b.WriteString("\n\n<b>At a glance</b> (by area: done / in progress / blocked / not started)")
-		for _, a := range d.Areas {
-			fmt.Fprintf(&b, "\n• %s: %d / %d / %d / %d", e(a.Area), a.Done, a.InProgress, a.Blocked, a.NotStarted)
-		}
-		if len(d.Overdue) > 0 {
-			b.WriteString("\n\n<b>🔴 Overdue, by department</b>")
-			for _, o := range d.Overdue {
-				ids := make([]string, len(o.Tasks))
-				for i, id := range o.Tasks {
-					ids[i] = "#" + strconv.Itoa(id)
-				}
-				fmt.Fprintf(&b, "\n• %s (%d): %s", e(o.Department), len(o.Tasks), strings.Join(ids, " "))
-			}
-		}
-		section(&b, "🟡 Behind schedule or unanswered", d.Yellow, 20)
-		section(&b, "🔵 Due soon", d.Blue, 20)
-		section(&b, "Due in the next 30 days", d.DueSoon, 20)
-		if len(d.Snoozed) > 0 {
-			b.WriteString("\n\n<b>Snoozed</b>")
-			for _, it := range d.Snoozed {
-				fmt.Fprintf(&b, "\n• #%d %s: until %s", it.Task, e(it.Department), date(it.Until))
-			}
-		}
-		if len(d.Silent) > 0 {
-			fmt.Fprintf(&b, "\n\n<b>Silent departments</b> (%d)", len(d.Silent))
-			for _, s := range d.Silent {
-				if s.Last.IsZero() {
-					fmt.Fprintf(&b, "\n• %s: never reported", e(s.Department))
-				} else {
-					fmt.Fprintf(&b, "\n• %s: last report %s", e(s.Department), date(s.Last))
-				}
-			}
-		}
-		if len(d.Unbound) > 0 {
-			esc := make([]string, len(d.Unbound))
-			for i, u := range d.Unbound {
-				esc[i] = e(u)
-			}
-			fmt.Fprintf(&b, "\n\n<b>Departments without a chat</b> (%d): %s", len(d.Unbound), strings.Join(esc, ", "))
-		}
-		fmt.Fprintf(&b, "\n\n<b>Updates this week</b> (%d)", len(d.Updates))
-		for i, u := range d.Updates {
-			if i == 30 {
-				fmt.Fprintf(&b, "\n…and %d more, see duban export -all", len(d.Updates)-30)
-				break
-			}
-			fmt.Fprintf(&b, "\n• %s #%d %s %s: %s", u.At.Format("01-02"), u.Task, e(u.Department), progress(u.Status, u.Percent), goalShort(u.Text, 60))
-		}
-		if d.AllClear {
-			b.WriteString("\n\nEvery task is done.")
-		}
-		return b.String()
-	}
-	t.DepartmentDigests = func(d DepartmentDigest) string {
-		var b strings.Builder
-		fmt.Fprintf(&b, "<b>[Weekly digest] %s</b>: %d open tasks", e(d.Department), len(d.Open))
-		for _, l := range d.Open {
-			fmt.Fprintf(&b, "\n%s#%d %s\n    due %s, %s; %s", colorMark(l.Color), l.ID, goalShort(l.Goal, 40), date(l.Deadline), days(l.DaysLeft), progress(l.Status, l.Percent))
-			if l.LastText != "" {
-				fmt.Fprintf(&b, "\n    last report %s: %s", l.LastAt.Format("01-02"), goalShort(l.LastText, 60))
-			}
-		}
-		b.WriteString("\n\nReply to this message starting with the task number, for example: #")
-		if len(d.Open) > 0 {
-			b.WriteString(strconv.Itoa(d.Open[0].ID))
-		}
-		b.WriteString(" in progress 60% notes")
-		return b.String()
-	}
+		TasksDone:   "Every task of %s is done. 👍",
+		TasksTitle:  "<b>Open tasks of %s</b> (%d, most urgent first)",
+		TaskItem:    "\n%s#%d %s\n    due %s, %s; %s",
+		TasksFooter: "\n\nReply, or send /report ID status percent notes, to report.",
+
+		StatusTitle: "<b>#%d %s</b>\ndue %s, %s", StatusMetric: "\ntarget: %s", StatusLine: "\n• %s%s%s: %s",
+		StatusLead: " (lead)", StatusSnoozed: ", reminders paused until %s", StatusAt: ", %s", StatusText: "\n    %s: %s",
+
+		NudgeStages: map[string]string{"before": "due soon", "overdue": "overdue", "stale": "please update"},
+		NudgeOne:    "<b>[Reminder] %s</b>\n%s#%d %s\ndue %s, %s; now: %s\n\nPress a button below, or <b>reply to this message</b> with progress, for example: in progress 60%% plan issued",
+		NudgeTitle:  "<b>[Reminder] %s</b>: please report on these %d tasks:",
+		NudgeItem:   "\n%s#%d %s\n    %s: due %s, %s; now: %s",
+		NudgeFooter: "\n\n<b>Reply to this message</b>, starting with the task number (one task a line), for example:\n#%d in progress 60%% plan issued",
+	})
+
+	t.useDigest(days, progress, digestWords{
+		EscalationTitle: "<b>[Escalation]</b> %d items need attention:",
+		EscalationItem:  "\n• %s #%d %s: ",
+		EscOverdue:      "🔴 %s, %s",
+		EscUnanswered:   "🟡 %d reminders unanswered",
+		Title:           "<b>[Weekly digest] %s</b>",
+		Glance:          "\n\n<b>At a glance</b> (by area: done / in progress / blocked / not started)",
+		AreaLine:        "\n• %s: %d / %d / %d / %d",
+		OverdueTitle:    "\n\n<b>🔴 Overdue, by department</b>",
+		OverdueLine:     "\n• %s (%d): %s",
+		Yellow:          "🟡 Behind schedule or unanswered",
+		Blue:            "🔵 Due soon",
+		DueSoon:         "Due in the next 30 days",
+		SectionTitle:    "\n\n<b>%s</b> (%d)",
+		More:            "\n…and %d more, see duban export",
+		Item:            "#%d %s",
+		ItemDept:        " (%s)",
+		ItemState:       ": %s, %s",
+		ItemExpected:    ", expected %d%% by now",
+		SnoozedTitle:    "\n\n<b>Snoozed</b>",
+		SnoozedLine:     "\n• #%d %s: until %s",
+		SilentTitle:     "\n\n<b>Silent departments</b> (%d)",
+		SilentNever:     "\n• %s: never reported",
+		SilentLast:      "\n• %s: last report %s",
+		UnboundTitle:    "\n\n<b>Departments without a chat</b> (%d): %s",
+		NameSep:         ", ",
+		UpdatesTitle:    "\n\n<b>Updates this week</b> (%d)",
+		MoreUpdates:     "\n…and %d more, see duban export -all",
+		UpdateLine:      "\n• %s #%d %s %s: %s",
+		AllClear:        "\n\nEvery task is done.",
+		DeptTitle:       "<b>[Weekly digest] %s</b>: %d open tasks",
+		DeptItem:        "\n%s#%d %s\n    due %s, %s; %s",
+		DeptLast:        "\n    last report %s: %s",
+		DeptFooter:      "\n\nReply to this message starting with the task number, for example: #%d in progress 60%% notes",
+	})
 	t.Snoozed = func(task int, dept string, until time.Time) string {
 		return fmt.Sprintf("Reminders about #%d (%s) are paused until %s.", task, e(dept), until.Format("2006-01-02 15:04"))
 	}

@@ -78,6 +78,12 @@ type Texts struct {
 	DepartmentDigests func(d DepartmentDigest) string
 	Snoozed           func(task int, department string, until time.Time) string
 	SnoozeUsage       func() string
+
+	// The shared layouts' words (digest.go) and the language's way with days and progress.
+	digest   digestWords
+	lists    listWords
+	days     func(n int) string
+	progress func(s store.Status, percent *int) string
 }
 
 // DepartmentLine is one row of /departments.

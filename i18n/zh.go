@@ -52,7 +52,6 @@ func init() {
 		}
 		return out
 	}
-	date := func(d time.Time) string { return d.Format("2006-01-02") }
 
 	t.Welcome = func(bool) string {
 		return "您好！我是督办助手，负责跟踪工作任务的进展：到期前后提醒各责任单位，记录各单位报送的进展，并向督查室发送简报。"
@@ -64,7 +63,7 @@ func init() {
 			"• 或发送命令：/report 12 进行中 60% 招生计划已下达\n" +
 			"• 单项提醒下方有按钮：进行中 / 已完成 / 遇到困难\n\n" +
 			"<b>其他命令</b>\n" +
-			"/tasks 本单位未完成的任务\n/status 12 第12项任务各单位进展\n/whoami 本群和您的身份\n/bind 绑定码 把本群绑定为责任单位"
+			"/tasks 本单位未完成的任务\n/status 12 第12项任务各单位进展\n/whoami 本群和您的身份\n/snooze 12 7d 暂停第12项的提醒7天\n/bind 绑定码 把本群绑定为责任单位"
 		if admin {
 			s += "\n\n<b>管理员</b>\n/invite 单位名称 生成绑定码和邀请链接\n/unbind [单位名称] 解除绑定\n/departments 各单位绑定和报送情况\n/digest 督办简报"
 		}
@@ -165,65 +164,7 @@ func init() {
 		return "⚠️ 无法再向「" + e(dept) + "」的群发送消息（" + e(reason) + "），绑定已标记失效。请重新邀请：/invite " + e(dept)
 	}
 
-	t.Departments = func(lines []DepartmentLine) string {
-		bound := 0
-		var b strings.Builder
-		for _, l := range lines {
-			fmt.Fprintf(&b, "\n• %s（%d项）：", e(l.Name), l.Tasks)
-			switch {
-			case !l.Bound:
-				b.WriteString("未绑定")
-			case l.Broken != "":
-				fmt.Fprintf(&b, "⚠️ 绑定失效（%s）", e(l.Broken))
-			default:
-				bound++
-				fmt.Fprintf(&b, "已绑定 %s（%d）", e(l.Title), l.Chat)
-			}
-			if l.LastReport.IsZero() {
-				b.WriteString("，从未报送")
-			} else {
-				b.WriteString("，最近报送 " + l.LastReport.Format("2006-01-02"))
-			}
-		}
-		return fmt.Sprintf("<b>责任单位</b>（共 %d 个，已绑定 %d 个）", len(lines), bound) + b.String()
-	}
-	t.Tasks = func(dept string, open []TaskLine) string {
-		if len(open) == 0 {
-			return "「" + e(dept) + "」的任务都已完成。👍"
-		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "<b>「%s」未完成的任务</b>（%d项，最紧急的在前）", e(dept), len(open))
-		for _, l := range open {
-			fmt.Fprintf(&b, "\n%s#%d %s\n    截止 %s，%s；%s", colorMark(l.Color), l.ID, goalShort(l.Goal, 40), date(l.Deadline), days(l.DaysLeft), progress(l.Status, l.Percent))
-		}
-		b.WriteString("\n\n回复或发送 /report 编号 状态 进度 说明 报送进展。")
-		return b.String()
-	}
 	t.StatusUsage = func() string { return "用法：/status 任务编号，例如：/status 12" }
-	t.TaskStatus = func(task TaskLine, metric string, lines []StatusLine) string {
-		var b strings.Builder
-		fmt.Fprintf(&b, "<b>#%d %s</b>\n截止 %s，%s", task.ID, e(task.Goal), date(task.Deadline), days(task.DaysLeft))
-		if metric != "" {
-			fmt.Fprintf(&b, "\n指标：%s", goalShort(metric, 120))
-		}
-		for _, l := range lines {
-			role := ""
-			if l.Lead {
-				role = "（牵头）"
-			}
-			fmt.Fprintf(&b, "\n• %s%s%s：%s", colorMark(l.Color), e(l.Department), role, progress(l.Status, l.Percent))
-			if !l.SnoozedUntil.IsZero() {
-				b.WriteString("，提醒暂停至 " + date(l.SnoozedUntil))
-			}
-			if !l.At.IsZero() {
-				b.WriteString("，" + l.At.Format("01-02 15:04"))
-			}
-			if l.Text != "" {
-				fmt.Fprintf(&b, "\n    %s：%s", e(l.By), goalShort(l.Text, 200))
-			}
-		}
-		return b.String()
-	}
 
 	t.DigestNotHere = func() string { return "督办简报只在督查群或由管理员查看。" }
 	t.DigestUnavailable = func() string { return "督办简报暂不可用。" }
@@ -236,131 +177,60 @@ func init() {
 		return fmt.Sprintf("您的用户 ID：<code>%d</code>\n本群 ID：<code>%d</code>\n本群绑定单位：%s\n督查群：%s\n管理员：%s", user, chat, unit, yes[supervisors], yes[admin])
 	}
 
-	t.Nudge = func(dept string, items []NudgeItem) string {
-		stage := map[string]string{"before": "即将到期", "overdue": "已逾期", "stale": "请更新进展"}
-		if len(items) == 1 {
-			it := items[0]
-			return fmt.Sprintf("<b>【督办提醒】%s</b>\n"+colorMark(it.Color)+"#%d %s\n截止 %s，%s；当前：%s\n\n请点击下方按钮，或<b>回复本消息</b>报送进展，例如：进行中 60%% 招生计划已下达",
-				stage[it.Stage], it.Task, e(it.Goal), date(it.Deadline), days(it.DaysLeft), progress(it.Status, it.Percent))
-		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "<b>【督办提醒】%s</b>，以下 %d 项任务请报送进展：", e(dept), len(items))
-		for _, it := range items {
-			fmt.Fprintf(&b, "\n%s#%d %s\n    %s：截止 %s，%s；当前：%s", colorMark(it.Color), it.Task, goalShort(it.Goal, 40), stage[it.Stage], date(it.Deadline), days(it.DaysLeft), progress(it.Status, it.Percent))
-		}
-		b.WriteString("\n\n<b>回复本消息</b>报送，开头写任务编号（可分多行写多项），例如：\n#" + strconv.Itoa(items[0].Task) + " 进行中 60% 招生计划已下达")
-		return b.String()
-	}
+	t.useLists(listWords{
+		DeptLine: "\n• %s（%d项）：", DeptUnbound: "未绑定", DeptBroken: "⚠️ 绑定失效（%s）", DeptBound: "已绑定 %s（%d）",
+		DeptNever: "，从未报送", DeptLast: "，最近报送 %s", DeptTitle: "<b>责任单位</b>（共 %d 个，已绑定 %d 个）",
 
-	t.Escalations = func(items []EscalationLine) string {
-		var b strings.Builder
-		fmt.Fprintf(&b, "<b>【督办升级】</b>以下 %d 项需要关注：", len(items))
-		for _, it := range items {
-			fmt.Fprintf(&b, "\n• %s #%d %s：", e(it.Department), it.Task, goalShort(it.Goal, 30))
-			if it.Kind == "overdue" {
-				fmt.Fprintf(&b, "🔴 %s，%s", days(it.DaysLeft), progress(it.Status, it.Percent))
-			} else {
-				fmt.Fprintf(&b, "🟡 已连续 %d 次提醒未回复", it.Unanswered)
-			}
-		}
-		return b.String()
-	}
-	item := func(it DigestItem, withDept bool) string {
-		s := fmt.Sprintf("#%d %s", it.Task, goalShort(it.Goal, 24))
-		if withDept {
-			s += "（" + e(it.Department) + "）"
-		}
-		s += "：" + days(it.DaysLeft) + "，" + progress(it.Status, it.Percent)
-		if it.Expected >= 0 {
-			s += fmt.Sprintf("，序时进度 %d%%", it.Expected)
-		}
-		return s
-	}
-	section := func(b *strings.Builder, title string, items []DigestItem, limit int) {
-		if len(items) == 0 {
-			return
-		}
-		fmt.Fprintf(b, "\n\n<b>%s</b>（%d）", title, len(items))
-		for i, it := range items {
-			if i == limit {
-				fmt.Fprintf(b, "\n…另有 %d 项，见 duban export", len(items)-limit)
-				break
-			}
-			b.WriteString("\n• " + item(it, true))
-		}
-	}
-	t.SupervisorDigest = func(d Digest) string {
-		var b strings.Builder
-		fmt.Fprintf(&b, "<b>【督办周报】%s</b>", date(d.Date))
-		b.WriteString("\n\n<b>总体进展</b>（按重点工作，已完成/进行中/遇到困难/未开始）")
-		for _, a := range d.Areas {
-			fmt.Fprintf(&b, "\n• %s：%d / %d / %d / %d", e(a.Area), a.Done, a.InProgress, a.Blocked, a.NotStarted)
-		}
-		if len(d.Overdue) > 0 {
-			b.WriteString("\n\n<b>🔴 逾期未完成（按单位）</b>")
-			for _, o := range d.Overdue {
-				ids := make([]string, len(o.Tasks))
-				for i, id := range o.Tasks {
-					ids[i] = "#" + strconv.Itoa(id)
-				}
-				fmt.Fprintf(&b, "\n• %s（%d项）：%s", e(o.Department), len(o.Tasks), strings.Join(ids, " "))
-			}
-		}
-		section(&b, "🟡 进度滞后或提醒未回复", d.Yellow, 20)
-		section(&b, "🔵 即将到期", d.Blue, 20)
-		section(&b, "未来30天到期", d.DueSoon, 20)
-		if len(d.Snoozed) > 0 {
-			b.WriteString("\n\n<b>暂停提醒</b>")
-			for _, it := range d.Snoozed {
-				fmt.Fprintf(&b, "\n• #%d %s：暂停至 %s", it.Task, e(it.Department), date(it.Until))
-			}
-		}
-		if len(d.Silent) > 0 {
-			fmt.Fprintf(&b, "\n\n<b>长期未报送的单位</b>（%d）", len(d.Silent))
-			for _, s := range d.Silent {
-				if s.Last.IsZero() {
-					fmt.Fprintf(&b, "\n• %s：从未报送", e(s.Department))
-				} else {
-					fmt.Fprintf(&b, "\n• %s：最近报送 %s", e(s.Department), date(s.Last))
-				}
-			}
-		}
-		if len(d.Unbound) > 0 {
-			esc := make([]string, len(d.Unbound))
-			for i, u := range d.Unbound {
-				esc[i] = e(u)
-			}
-			fmt.Fprintf(&b, "\n\n<b>尚未绑定群的单位</b>（%d）：%s", len(d.Unbound), strings.Join(esc, "、"))
-		}
-		fmt.Fprintf(&b, "\n\n<b>本周收到的报送</b>（%d）", len(d.Updates))
-		for i, u := range d.Updates {
-			if i == 30 {
-				fmt.Fprintf(&b, "\n…另有 %d 条，见 duban export -all", len(d.Updates)-30)
-				break
-			}
-			fmt.Fprintf(&b, "\n• %s #%d %s %s：%s", u.At.Format("01-02"), u.Task, e(u.Department), progress(u.Status, u.Percent), goalShort(u.Text, 60))
-		}
-		if d.AllClear {
-			b.WriteString("\n\n全部任务均已完成。")
-		}
-		return b.String()
-	}
-	t.DepartmentDigests = func(d DepartmentDigest) string {
-		var b strings.Builder
-		fmt.Fprintf(&b, "<b>【督办周报】%s</b>：未完成的任务 %d 项", e(d.Department), len(d.Open))
-		for _, l := range d.Open {
-			fmt.Fprintf(&b, "\n%s#%d %s\n    截止 %s，%s；%s", colorMark(l.Color), l.ID, goalShort(l.Goal, 40), date(l.Deadline), days(l.DaysLeft), progress(l.Status, l.Percent))
-			if l.LastText != "" {
-				fmt.Fprintf(&b, "\n    最近报送 %s：%s", l.LastAt.Format("01-02"), goalShort(l.LastText, 60))
-			}
-		}
-		b.WriteString("\n\n回复本消息报送，开头写任务编号，例如：#")
-		if len(d.Open) > 0 {
-			b.WriteString(strconv.Itoa(d.Open[0].ID))
-		}
-		b.WriteString(" 进行中 60% 说明")
-		return b.String()
-	}
+		TasksDone:   "「%s」的任务都已完成。👍",
+		TasksTitle:  "<b>「%s」未完成的任务</b>（%d项，最紧急的在前）",
+		TaskItem:    "\n%s#%d %s\n    截止 %s，%s；%s",
+		TasksFooter: "\n\n回复或发送 /report 编号 状态 进度 说明 报送进展。",
+
+		StatusTitle: "<b>#%d %s</b>\n截止 %s，%s", StatusMetric: "\n指标：%s", StatusLine: "\n• %s%s%s：%s",
+		StatusLead: "（牵头）", StatusSnoozed: "，提醒暂停至 %s", StatusAt: "，%s", StatusText: "\n    %s：%s",
+
+		NudgeStages: map[string]string{"before": "即将到期", "overdue": "已逾期", "stale": "请更新进展"},
+		NudgeOne:    "<b>【督办提醒】%s</b>\n%s#%d %s\n截止 %s，%s；当前：%s\n\n请点击下方按钮，或<b>回复本消息</b>报送进展，例如：进行中 60%% 招生计划已下达",
+		NudgeTitle:  "<b>【督办提醒】%s</b>，以下 %d 项任务请报送进展：",
+		NudgeItem:   "\n%s#%d %s\n    %s：截止 %s，%s；当前：%s",
+		NudgeFooter: "\n\n<b>回复本消息</b>报送，开头写任务编号（可分多行写多项），例如：\n#%d 进行中 60%% 招生计划已下达",
+	})
+
+	t.useDigest(days, progress, digestWords{
+		EscalationTitle: "<b>【督办升级】</b>以下 %d 项需要关注：",
+		EscalationItem:  "\n• %s #%d %s：",
+		EscOverdue:      "🔴 %s，%s",
+		EscUnanswered:   "🟡 已连续 %d 次提醒未回复",
+		Title:           "<b>【督办周报】%s</b>",
+		Glance:          "\n\n<b>总体进展</b>（按重点工作，已完成/进行中/遇到困难/未开始）",
+		AreaLine:        "\n• %s：%d / %d / %d / %d",
+		OverdueTitle:    "\n\n<b>🔴 逾期未完成（按单位）</b>",
+		OverdueLine:     "\n• %s（%d项）：%s",
+		Yellow:          "🟡 进度滞后或提醒未回复",
+		Blue:            "🔵 即将到期",
+		DueSoon:         "未来30天到期",
+		SectionTitle:    "\n\n<b>%s</b>（%d）",
+		More:            "\n…另有 %d 项，见 duban export",
+		Item:            "#%d %s",
+		ItemDept:        "（%s）",
+		ItemState:       "：%s，%s",
+		ItemExpected:    "，序时进度 %d%%",
+		SnoozedTitle:    "\n\n<b>暂停提醒</b>",
+		SnoozedLine:     "\n• #%d %s：暂停至 %s",
+		SilentTitle:     "\n\n<b>长期未报送的单位</b>（%d）",
+		SilentNever:     "\n• %s：从未报送",
+		SilentLast:      "\n• %s：最近报送 %s",
+		UnboundTitle:    "\n\n<b>尚未绑定群的单位</b>（%d）：%s",
+		NameSep:         "、",
+		UpdatesTitle:    "\n\n<b>本周收到的报送</b>（%d）",
+		MoreUpdates:     "\n…另有 %d 条，见 duban export -all",
+		UpdateLine:      "\n• %s #%d %s %s：%s",
+		AllClear:        "\n\n全部任务均已完成。",
+		DeptTitle:       "<b>【督办周报】%s</b>：未完成的任务 %d 项",
+		DeptItem:        "\n%s#%d %s\n    截止 %s，%s；%s",
+		DeptLast:        "\n    最近报送 %s：%s",
+		DeptFooter:      "\n\n回复本消息报送，开头写任务编号，例如：#%d 进行中 60%% 说明",
+	})
 	t.Snoozed = func(task int, dept string, until time.Time) string {
 		return fmt.Sprintf("已暂停 #%d（%s）的提醒，至 %s。", task, e(dept), until.Format("2006-01-02 15:04"))
 	}
