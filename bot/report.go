@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"fmt"
 	"slices"
 
 	"github.com/go-telegram/bot/models"
@@ -171,15 +170,4 @@ func (b *Bot) index(ctx context.Context, chatID int64, dept string, tasks, ids [
 	if err != nil {
 		b.log.Warn("message index not written", "chat", chatID, "err", err)
 	}
-}
-
-func formatIDs(ids []int) string {
-	s := ""
-	for i, id := range ids {
-		if i > 0 {
-			s += " "
-		}
-		s += fmt.Sprintf("#%d", id)
-	}
-	return s
 }

@@ -1016,8 +1016,7 @@ func TestWebhook(t *testing.T) {
 
 func TestWebhookWithLibraryHandler(t *testing.T) {
 	srv := telegramtest.New(t, telegramtest.WithoutLimits())
-	var b *bot.Bot
-	b = newBot(t, srv,
+	b := newBot(t, srv,
 		bot.WithWebhookSecretToken("tok"),
 		bot.WithDefaultHandler(func(ctx context.Context, b *bot.Bot, upd *models.Update) {
 			if upd.Message != nil {
