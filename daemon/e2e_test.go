@@ -74,8 +74,7 @@ func (r *rig) nudge(tb testing.TB, dept string, chat int64, tasks ...int) store.
 func TestDepartmentFlow(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
-			tg := telegramtest.New(t, telegramtest.WithoutLimits())
-			tg.AddChat(supGroup)
+			tg := newFakeTelegram(t)
 			c, p := testConfig(t, tg)
 			st, _ := be.open(t)
 			r := startRig(t, tg, c, p, st)
@@ -257,14 +256,11 @@ func TestDepartmentFlow(t *testing.T) {
 func TestGroupUpgradeKeepsBinding(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
-			tg := telegramtest.New(t, telegramtest.WithoutLimits())
-			tg.AddChat(supGroup)
+			tg := newFakeTelegram(t)
 			c, p := testConfig(t, tg)
 			st, _ := be.open(t)
 			r := startRig(t, tg, c, p, st)
-			code := r.invite(t, "市人社局")
-			tg.AddBotToGroup(hrGroup, admin, code)
-			r.waitText(t, hrGroup.ID, "本群已绑定为「市人社局」")
+			r.bindByInvite(t, "市人社局", hrGroup)
 			super := tg.MigrateGroup(hrGroup)
 			eventually(t, "the binding moved", func() bool {
 				b, _ := st.Bindings(context.Background())
@@ -283,15 +279,12 @@ func TestGroupUpgradeKeepsBinding(t *testing.T) {
 func TestRestartNeitherLosesNorDoubles(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
-			tg := telegramtest.New(t, telegramtest.WithoutLimits())
-			tg.AddChat(supGroup)
+			tg := newFakeTelegram(t)
 			c, p := testConfig(t, tg)
 			real, reopen := be.open(t)
 			fs := &faultyStore{Store: real}
 			r := startRig(t, tg, c, p, fs)
-			code := r.invite(t, "市教育局")
-			tg.AddBotToGroup(eduGroup, admin, code)
-			r.waitText(t, eduGroup.ID, "本群已绑定为「市教育局」")
+			r.bindByInvite(t, "市教育局", eduGroup)
 			sent := r.nudge(t, "市教育局", eduGroup.ID, 16)
 
 			crashed := make(chan struct{})
@@ -327,23 +320,18 @@ func TestRestartNeitherLosesNorDoubles(t *testing.T) {
 func TestStoreOutageHoldsUpdates(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
-			tg := telegramtest.New(t, telegramtest.WithoutLimits())
-			tg.AddChat(supGroup)
+			tg := newFakeTelegram(t)
 			c, p := testConfig(t, tg)
 			real, _ := be.open(t)
 			fs := &faultyStore{Store: real}
 			r := startRig(t, tg, c, p, fs)
-			code := r.invite(t, "市教育局")
-			tg.AddBotToGroup(eduGroup, admin, code)
-			r.waitText(t, eduGroup.ID, "本群已绑定为「市教育局」")
+			r.bindByInvite(t, "市教育局", eduGroup)
 			sent := r.nudge(t, "市教育局", eduGroup.ID, 16)
 
 			// A bind that fails half-way (the code redeemed, the binding not written) is
 			// retried and works: the code was put back.
 			fs.failBinds.Store(1)
-			code2 := r.invite(t, "市人社局")
-			tg.AddBotToGroup(hrGroup, admin, code2)
-			r.waitText(t, hrGroup.ID, "本群已绑定为「市人社局」")
+			r.bindByInvite(t, "市人社局", hrGroup)
 
 			fs.failRecords.Store(5)
 			tg.Reply(eduGroup, clerk, sent.MessageIDs[0], "进行中 40%")

@@ -261,3 +261,21 @@ func (r *rig) waitAnswerAttempts(tb testing.TB, n int) {
 		return r.tg.Calls("answerCallbackQuery") >= 1+n
 	})
 }
+
+// newFakeTelegram is the fake Bot API without flood limits (the sender's own tests keep those),
+// with the supervisors' chat known to it.
+func newFakeTelegram(tb testing.TB, opts ...telegramtest.Option) *telegramtest.Server {
+	tb.Helper()
+	tg := telegramtest.New(tb, append([]telegramtest.Option{telegramtest.WithoutLimits()}, opts...)...)
+	tg.AddChat(supGroup)
+	return tg
+}
+
+// bindByInvite binds a department's group as an admin does: /invite in a private chat, then
+// the deep link adds the bot to the group.
+func (r *rig) bindByInvite(tb testing.TB, dept string, chat telegramtest.Chat) {
+	tb.Helper()
+	code := r.invite(tb, dept)
+	r.tg.AddBotToGroup(chat, admin, code)
+	r.waitText(tb, chat.ID, "本群已绑定为「"+dept+"」")
+}

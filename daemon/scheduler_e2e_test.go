@@ -32,8 +32,7 @@ func bindDirect(tb testing.TB, st daemon.Store, dept string, chat telegramtest.C
 func TestNudgeReplyDoneNoMoreNudges(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
-			tg := telegramtest.New(t, telegramtest.WithoutLimits())
-			tg.AddChat(supGroup)
+			tg := newFakeTelegram(t)
 			tg.AddChat(eduGroup)
 			c, p := testConfig(t, tg)
 			st, _ := be.open(t)
@@ -81,8 +80,7 @@ func TestNudgeReplyDoneNoMoreNudges(t *testing.T) {
 func TestRestartCatchesUpOnce(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
-			tg := telegramtest.New(t, telegramtest.WithoutLimits())
-			tg.AddChat(supGroup)
+			tg := newFakeTelegram(t)
 			tg.AddChat(eduGroup)
 			c, p := testConfig(t, tg)
 			c.Schedule.Nudge, c.Schedule.CatchUp = "0 9 * * 1-5", config.Duration(24*time.Hour)
@@ -139,8 +137,7 @@ func TestOneLeaderAndTakeover(t *testing.T) {
 			continue
 		}
 		url = be.name
-		tg := telegramtest.New(t, telegramtest.WithoutLimits())
-		tg.AddChat(supGroup)
+		tg := newFakeTelegram(t)
 		tg.AddChat(eduGroup)
 		c, p := testConfig(t, tg)
 		st, reopen := be.open(t)

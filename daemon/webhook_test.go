@@ -33,9 +33,7 @@ func TestWebhook(t *testing.T) {
 			fs := &faultyStore{Store: real}
 			r := startRig(t, tg, c, p, fs)
 
-			code := r.invite(t, "市教育局")
-			tg.AddBotToGroup(eduGroup, admin, code)
-			r.waitText(t, eduGroup.ID, "本群已绑定为「市教育局」")
+			r.bindByInvite(t, "市教育局", eduGroup)
 			sent := r.nudge(t, "市教育局", eduGroup.ID, 16)
 
 			fs.failRecords.Store(3)
