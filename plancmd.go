@@ -93,7 +93,7 @@ func printPlan(w io.Writer, c *config.Config, p *config.Plan, st *scheduler.Stat
 			if len(due) == 0 || (dept != "" && d != dept) {
 				continue
 			}
-			slices.SortStableFunc(due, func(a, b scheduler.Due) int { return a.DaysLeft - b.DaysLeft })
+			slices.SortStableFunc(due, scheduler.Urgency)
 			parts := make([]string, len(due))
 			for i, n := range due {
 				parts[i] = fmt.Sprintf("#%d %s", n.Task.ID, stageName(n))

@@ -69,8 +69,6 @@ type Pair struct {
 // department name for every lookup.
 type State struct {
 	tasks map[int]*taskState
-	// other ledger keys (digests, ticks) as they are.
-	other map[string]time.Time
 }
 
 type taskState struct {
@@ -94,7 +92,7 @@ type sentEntry struct {
 
 // NewState indexes the store's latest states, reminder ledger and snoozes.
 func NewState(latest []store.State, ledger map[string]time.Time, snoozes map[string]time.Time) *State {
-	st := &State{tasks: make(map[int]*taskState, len(latest)), other: map[string]time.Time{}}
+	st := &State{tasks: make(map[int]*taskState, len(latest))}
 	for _, s := range latest {
 		st.SetLatest(s)
 	}
@@ -138,29 +136,17 @@ func (st *State) SetLatest(s store.State) {
 	ps.latest, ps.reported = s, true
 }
 
-// Snooze pauses a pair's nudges until a time.
-func (st *State) Snooze(task int, dept string, until time.Time) {
-	st.pair(task, dept, true).snoozed = until
-}
-
 // MarkSent records a ledger key as sent at a time, as Confirm does in the store; `duban plan`
-// uses it to simulate what would have gone out.
+// uses it to simulate what would have gone out. Keys not about a pair (digests, ticks) are
+// not the policy's business and are ignored.
 func (st *State) MarkSent(key string, at time.Time) {
 	parts := strings.SplitN(key, "|", 5)
 	if len(parts) == 5 && (parts[0] == "n" || parts[0] == "e") {
 		if id, err := strconv.Atoi(parts[1]); err == nil {
 			ps := st.pair(id, parts[2], true)
 			ps.sent = append(ps.sent, sentEntry{escalation: parts[0] == "e", period: parts[3], stage: parts[4], at: at})
-			return
 		}
 	}
-	st.other[key] = at
-}
-
-// Sent reports whether a ledger key that is not about a pair (a digest, a tick) was sent.
-func (st *State) Sent(key string) bool {
-	_, ok := st.other[key]
-	return ok
 }
 
 // wasSent looks through one pair's ledger entries. The stage comes as bytes, so that the

@@ -96,18 +96,10 @@ func (sc *Scheduler) Run(ctx context.Context) error {
 
 // sleepUntil waits for a wall-clock time; false when ctx ended first.
 func sleepUntil(ctx context.Context, now func() time.Time, t time.Time) bool {
-	d := t.Sub(now())
-	if d <= 0 {
-		return ctx.Err() == nil
+	if d := t.Sub(now()); d > 0 {
+		return sleepCtx(ctx, d)
 	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	}
+	return ctx.Err() == nil
 }
 
 // missed lists the latest nudge tick and digest that fell within catch_up before now and

@@ -228,12 +228,12 @@ func (sc *Scheduler) claim(ctx context.Context, now time.Time, items []Due) ([]D
 	return claimed, keys, nil
 }
 
-// urgency orders items: the most overdue first, then the nearest deadline.
-func urgency(a, b Due) int { return cmp.Compare(a.DaysLeft, b.DaysLeft) }
+// Urgency orders items: the most overdue first, then the nearest deadline.
+func Urgency(a, b Due) int { return cmp.Compare(a.DaysLeft, b.DaysLeft) }
 
 func nudgeItems(items []Due) []i18n.NudgeItem {
 	items = slices.Clone(items)
-	slices.SortStableFunc(items, urgency)
+	slices.SortStableFunc(items, Urgency)
 	out := make([]i18n.NudgeItem, len(items))
 	for i, d := range items {
 		out[i] = i18n.NudgeItem{Task: d.Task.ID, Goal: d.Task.Goal, Deadline: d.Deadline, DaysLeft: d.DaysLeft,
