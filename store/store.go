@@ -76,6 +76,10 @@ type Update struct {
 	Source Source   `json:"source"`
 	// Corrects is the ID of the update this one corrects, "" if none.
 	Corrects string `json:"corrects"`
+	// Attachment is the file sent with the report (a document, photo, voice, …), nil if none.
+	// The file itself stays at Telegram; FileID fetches it (getFile), FileUniqueID names it
+	// for good.
+	Attachment *Attachment `json:"attachment,omitempty"`
 	// TelegramUpdate is the Telegram update_id the update came from, 0 if none.
 	TelegramUpdate int64 `json:"telegram_update"`
 	// PrevHash is the Hash of the previous update of the same task, "" for
@@ -84,6 +88,22 @@ type Update struct {
 	// Hash is the hex SHA-256 of the update's canonical encoding (see Hash).
 	// Assigned by the store.
 	Hash string `json:"hash"`
+}
+
+// Attachment describes a file a department sent with a report. Text (the caption) stays on
+// the Update.
+type Attachment struct {
+	// Kind is what Telegram called it: "document", "photo", "voice", "video", "audio",
+	// "video_note" or "animation".
+	Kind         string `json:"kind"`
+	FileID       string `json:"file_id"`
+	FileUniqueID string `json:"file_unique_id"`
+	// FileName is the name the sender gave ("用地指标批复.pdf"); Telegram gives none for
+	// photos, voice and video notes.
+	FileName string `json:"file_name,omitempty"`
+	MimeType string `json:"mime_type,omitempty"`
+	// Size is in bytes, 0 if Telegram did not say.
+	Size int64 `json:"size,omitempty"`
 }
 
 // State is the latest status of one department on one task, derived from
