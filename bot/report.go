@@ -87,7 +87,7 @@ func (b *Bot) report(ctx context.Context, updateID int64, m *models.Message, tex
 	ups := make([]store.Update, 0, len(items))
 	for _, it := range items {
 		task, _ := st.plan.Task(it.Task)
-		p := report.Parse(it.Text, task.Target)
+		p := report.Parse(it.Text, task)
 		u := b.update(task, dept, m, source, updateID)
 		u.At, u.Status, u.Percent, u.Value = now, p.Status, p.Percent, p.Value
 		if edited {

@@ -19,6 +19,9 @@ type Parsed struct {
 	Status  store.Status // "" when the text names no status: a note
 	Percent *int         // progress, 0–100
 	Value   *float64     // the metric's value, only for a task with a numeric target
+	// Doubt is set when the text speaks of completion without saying for certain that the
+	// task is done: Status is then "" and the department is to be asked.
+	Doubt Doubt
 }
 
 // Item is the part of a message about one task.
@@ -115,48 +118,6 @@ func merge(items []Item) []Item {
 	return out
 }
 
-// Status words, most specific first: a negation before the word it negates, a difficulty
-// before progress ("完成有困难" is blocked), progress before completion. English words match
-// whole words only ("undone" is not "done").
-var statusWords = compileStatusWords([]struct {
-	status store.Status
-	words  []string
-}{
-	{store.StatusNotStarted, []string{"未开始", "尚未开始", "未启动", "尚未启动", "未开展", "not started", "not_started"}},
-	{store.StatusInProgress, []string{"未完成", "尚未完成", "没有完成", "没完成", "not done", "not finished"}},
-	{store.StatusBlocked, []string{"遇到困难", "困难", "受阻", "延期", "阻碍", "卡住", "blocked", "stuck", "delayed"}},
-	{store.StatusInProgress, []string{"进行中", "推进中", "正在", "实施中", "在建", "in progress", "in_progress", "ongoing", "underway"}},
-	{store.StatusDone, []string{"已完成", "完成", "已落实", "办结", "done", "completed", "complete", "finished"}},
-})
-
-type statusMatcher struct {
-	status  store.Status
-	chinese []string
-	english *regexp.Regexp
-}
-
-func compileStatusWords(groups []struct {
-	status store.Status
-	words  []string
-}) []statusMatcher {
-	out := make([]statusMatcher, len(groups))
-	for i, g := range groups {
-		var english []string
-		out[i].status = g.status
-		for _, w := range g.words {
-			if strings.Trim(w, "abcdefghijklmnopqrstuvwxyz_ ") == "" {
-				english = append(english, regexp.QuoteMeta(w))
-			} else {
-				out[i].chinese = append(out[i].chinese, w)
-			}
-		}
-		if len(english) > 0 {
-			out[i].english = regexp.MustCompile(`\b(?:` + strings.Join(english, "|") + `)\b`)
-		}
-	}
-	return out
-}
-
 var (
 	percentRe   = regexp.MustCompile(`(\d{1,3}(?:\.\d+)?)\s*[%％]`)
 	cnPercentRe = regexp.MustCompile(`百分之([零〇一二两三四五六七八九十百\d]+)`)
@@ -165,11 +126,18 @@ var (
 )
 
 // Parse reads a status, a percent and (when the task has numeric targets) a metric value
-// from text. A percent under 100 beats the word 完成: "完成60%" is in progress at 60%.
-func Parse(text string, targets []config.Target) Parsed {
+// from text about one task (task may be nil). A percent under 100 beats the word 完成:
+// "完成60%" is in progress at 60%. Where the text speaks of completion but does not say for
+// certain that the task is done, Status is "" (a note) and Doubt says why, for the caller
+// to ask; see read.go for the rules.
+func Parse(text string, task *config.Task) Parsed {
 	var p Parsed
-	lower := strings.ToLower(text)
-
+	lower := normalize(text)
+	var targets []config.Target
+	taskText := ""
+	if task != nil {
+		targets, taskText = task.Target, normalize(task.Goal+"\n"+task.Metric)
+	}
 	rest := lower
 	if len(targets) > 0 {
 		if v, span, ok := metricValue(lower, targets); ok {
@@ -177,40 +145,29 @@ func Parse(text string, targets []config.Target) Parsed {
 			rest = lower[:span[0]] + " " + lower[span[1]:]
 		}
 	}
+	r := read(rest, taskText)
 	if pct, ok := percent(rest); ok {
 		p.Percent = &pct
+	} else if r.fraction != nil {
+		p.Percent = r.fraction
 	}
-	p.Status = status(lower)
-	switch {
-	case p.Percent != nil && *p.Percent < 100 && p.Status == store.StatusDone:
-		p.Status = store.StatusInProgress
-	case p.Percent != nil && *p.Percent == 100 && p.Status == "":
-		p.Status = store.StatusDone
-	case p.Percent != nil && *p.Percent < 100 && p.Status == "":
-		p.Status = store.StatusInProgress
+	// A 100% that is denied or ahead ("预计年底完成100%") is a target, not progress.
+	if p.Percent != nil && *p.Percent == 100 && !r.full {
+		p.Percent = nil
+	}
+	p.Status, p.Doubt = r.status(p.Percent)
+	if p.Doubt != DoubtNone {
+		p.Percent = nil
 	}
 	return p
-}
-
-func status(lower string) store.Status {
-	for _, m := range statusWords {
-		for _, w := range m.chinese {
-			if strings.Contains(lower, w) {
-				return m.status
-			}
-		}
-		if m.english != nil && m.english.MatchString(lower) {
-			return m.status
-		}
-	}
-	return ""
 }
 
 func percent(s string) (int, bool) {
 	if m := percentRe.FindStringSubmatch(s); m != nil {
 		f, err := strconv.ParseFloat(m[1], 64)
 		if err == nil && f >= 0 && f <= 100 {
-			return int(f + 0.5), true
+			// Rounded down: 99.5% is not done.
+			return int(f), true
 		}
 	}
 	if m := cnPercentRe.FindStringSubmatch(s); m != nil {

@@ -63,7 +63,7 @@ func TestParse(t *testing.T) {
 		{"已完成，市本级安排1200万元", moneyTarget, Parsed{Status: store.StatusDone, Value: ptr(1200.0)}},
 	}
 	for _, tt := range tests {
-		got := Parse(tt.text, tt.targets)
+		got := Parse(tt.text, &config.Task{Target: tt.targets})
 		if show(got) != show(tt.want) {
 			t.Errorf("Parse(%q): got %s, want %s", tt.text, show(got), show(tt.want))
 		}
