@@ -246,7 +246,12 @@ func (b *Bot) isSupervisorsChat(chatID int64) bool {
 // reply sends text in answer to a message. A failed acknowledgement is logged, not returned:
 // what it acknowledges is already stored, and the sender has retried.
 func (b *Bot) reply(ctx context.Context, m *models.Message, text string) []int {
-	ids, err := b.send.Send(ctx, sender.Message{ChatID: m.Chat.ID, ThreadID: threadOf(m), Text: text, ReplyTo: m.ID})
+	return b.replyWith(ctx, m, text, nil)
+}
+
+// replyWith is reply with buttons under the message (nil for none).
+func (b *Bot) replyWith(ctx context.Context, m *models.Message, text string, keyboard *models.InlineKeyboardMarkup) []int {
+	ids, err := b.send.Send(ctx, sender.Message{ChatID: m.Chat.ID, ThreadID: threadOf(m), Text: text, ReplyTo: m.ID, Keyboard: keyboard})
 	if err != nil {
 		b.log.Warn("reply not delivered", "chat", m.Chat.ID, "err", err)
 	}

@@ -89,6 +89,9 @@ func (b *Bot) onButton(ctx context.Context, updateID int64, cq *models.CallbackQ
 		answer(t.ButtonExpired())
 		return nil
 	}
+	if strings.HasPrefix(cq.Data, "a:") {
+		return b.onAsk(ctx, updateID, cq, m, answer)
+	}
 	taskID, status, ok := b.parseButton(m.Chat.ID, cq.Data)
 	if !ok {
 		answer(t.ButtonInvalid())

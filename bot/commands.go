@@ -25,6 +25,10 @@ import (
 // CodeLifetime is how long a binding code from /invite works.
 const CodeLifetime = 24 * time.Hour
 
+// MaxSnooze is the longest /snooze: a pause is for a holiday or a wait on another office, and
+// one longer than a quarter would quietly take an item out of 督办.
+const MaxSnooze = 90 * 24 * time.Hour
+
 func (b *Bot) onCommand(ctx context.Context, updateID int64, m *models.Message, cmd, args string) error {
 	st := b.state()
 	t := st.texts
@@ -45,19 +49,19 @@ func (b *Bot) onCommand(ctx context.Context, updateID int64, m *models.Message, 
 		return b.bind(ctx, m, args)
 	case "invite":
 		if !admin {
-			b.reply(ctx, m, t.AdminOnly())
+			b.reply(ctx, m, t.AdminOnly(personID(m)))
 			return nil
 		}
 		return b.invite(ctx, m, args)
 	case "unbind":
 		if !admin {
-			b.reply(ctx, m, t.AdminOnly())
+			b.reply(ctx, m, t.AdminOnly(personID(m)))
 			return nil
 		}
 		return b.unbind(ctx, m, args)
 	case "departments":
 		if !admin {
-			b.reply(ctx, m, t.AdminOnly())
+			b.reply(ctx, m, t.AdminOnly(personID(m)))
 			return nil
 		}
 		return b.departments(ctx, m)
@@ -96,7 +100,7 @@ func (b *Bot) onCommand(ctx context.Context, updateID int64, m *models.Message, 
 		if bound {
 			dept = binding.Department
 		}
-		b.reply(ctx, m, t.WhoAmI(userID(m.From), m.Chat.ID, dept, admin, b.isSupervisorsChat(m.Chat.ID)))
+		b.reply(ctx, m, t.WhoAmI(personID(m), m.Chat.ID, dept, admin, b.isSupervisorsChat(m.Chat.ID), m.Chat.Type == models.ChatTypePrivate))
 	default:
 		if m.Chat.Type == models.ChatTypePrivate {
 			b.reply(ctx, m, t.UnknownCommand(cmd))
@@ -121,6 +125,10 @@ func (b *Bot) snooze(ctx context.Context, m *models.Message, args string, admin 
 		b.reply(ctx, m, t.SnoozeUsage())
 		return nil
 	}
+	if time.Duration(span) > MaxSnooze {
+		b.reply(ctx, m, t.SnoozeTooLong(int(MaxSnooze/(24*time.Hour))))
+		return nil
+	}
 	task, ok := st.plan.Task(id)
 	if !ok {
 		b.reply(ctx, m, t.UnknownTask(id))
@@ -141,7 +149,7 @@ func (b *Bot) snooze(ctx context.Context, m *models.Message, args string, admin 
 		}
 		dept = d
 	case len(fields) > 2:
-		b.reply(ctx, m, t.AdminOnly())
+		b.reply(ctx, m, t.AdminOnly(personID(m)))
 		return nil
 	case bound:
 		dept = binding.Department
@@ -227,6 +235,15 @@ func (b *Bot) invite(ctx context.Context, m *models.Message, args string) error 
 	link := fmt.Sprintf("https://t.me/%s?startgroup=%s", b.username, code)
 	b.reply(ctx, m, t.Invite(dept, code, link, expires.In(st.cfg.Location)))
 	return nil
+}
+
+// personID is the id of the person who sent m, 0 when Telegram hides it: an anonymous group
+// admin or a channel writes as the chat, and m.From is then a stand-in bot.
+func personID(m *models.Message) int64 {
+	if m.SenderChat != nil || m.From == nil || m.From.IsBot {
+		return 0
+	}
+	return m.From.ID
 }
 
 // department resolves a name a person typed (an alias or a department) to a department.
@@ -351,7 +368,7 @@ func (b *Bot) tasks(ctx context.Context, m *models.Message) error {
 
 func taskLine(task *config.Task, a scheduler.Assessment, loc *time.Location) i18n.TaskLine {
 	return i18n.TaskLine{
-		ID: task.ID, Goal: task.Goal, Deadline: a.Deadline.In(loc), DaysLeft: a.DaysLeft,
+		ID: task.ID, Goal: task.Goal, Metric: task.Metric, Deadline: a.Deadline.In(loc), DaysLeft: a.DaysLeft,
 		Status: a.Status, Percent: a.Percent, Color: string(a.Color),
 	}
 }
@@ -359,19 +376,26 @@ func taskLine(task *config.Task, a scheduler.Assessment, loc *time.Location) i18
 // policyState reads what the reminder policy judges by, so that the colours the bot shows are
 // the ones the scheduler acts on.
 func (b *Bot) policyState(ctx context.Context) (*scheduler.State, error) {
+	view, _, err := b.policyView(ctx)
+	return view, err
+}
+
+// policyView is policyState with the latest states it was made of, for what the policy does
+// not carry (an update's attachment).
+func (b *Bot) policyView(ctx context.Context) (*scheduler.State, []store.State, error) {
 	latest, err := b.store.Latest(ctx)
 	if err != nil {
-		return nil, retry(err)
+		return nil, nil, retry(err)
 	}
 	ledger, err := b.store.Ledger(ctx)
 	if err != nil {
-		return nil, retry(err)
+		return nil, nil, retry(err)
 	}
 	snoozes, err := b.store.Snoozes(ctx)
 	if err != nil {
-		return nil, retry(err)
+		return nil, nil, retry(err)
 	}
-	return scheduler.NewState(latest, ledger, snoozes), nil
+	return scheduler.NewState(latest, ledger, snoozes), latest, nil
 }
 
 // status shows every department on a task, the lead first. The lead, the supervisors and the
@@ -394,9 +418,15 @@ func (b *Bot) status(ctx context.Context, m *models.Message, args string) error 
 	if err != nil {
 		return err
 	}
-	view, err := b.policyState(ctx)
+	view, latest, err := b.policyView(ctx)
 	if err != nil {
 		return err
+	}
+	files := map[string]*store.Attachment{}
+	for _, s := range latest {
+		if s.Task == id {
+			files[s.Department] = s.Last.Attachment
+		}
 	}
 	seeAll := b.isAdmin(userID(m.From)) || b.isSupervisorsChat(m.Chat.ID) || (bound && task.IsLead(binding.Department))
 	now := b.now()
@@ -415,7 +445,7 @@ func (b *Bot) status(ctx context.Context, m *models.Message, args string) error 
 		if a.HasReported {
 			line.At = a.LastReport.In(st.cfg.Location)
 			if seeAll || (bound && binding.Department == d) {
-				line.Text, line.By = a.LastText, a.LastReporter
+				line.Text, line.By, line.Attachment = a.LastText, a.LastReporter, files[d]
 			}
 		}
 		lines = append(lines, line)

@@ -14,7 +14,10 @@ func (b *Bot) onMessage(ctx context.Context, updateID int64, m *models.Message, 
 	if m.MigrateToChatID != 0 { // the group became a supergroup: the binding follows it
 		return retry(b.store.MigrateChat(ctx, m.Chat.ID, m.MigrateToChatID))
 	}
-	if m.From != nil && m.From.IsBot {
+	// Bots are not departments, but an anonymous admin and a member posting as the group or
+	// a channel come with a bot as From and the real sender in sender_chat: the group's own
+	// voice. A channel post forwarded into a linked group automatically is not a reply.
+	if m.IsAutomaticForward || m.From != nil && m.From.IsBot && m.SenderChat == nil {
 		return nil
 	}
 	for _, u := range m.NewChatMembers {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/duban/duban/i18n"
@@ -17,8 +18,13 @@ import (
 func (b *Bot) Nudge(ctx context.Context, dept string, chat int64, items []i18n.NudgeItem, keys []string) (store.Sent, error) {
 	st := b.state()
 	tasks := make([]int, len(items))
+	// The metric tells apart tasks that share a goal (#24–#28); the plan in force has it.
+	items = slices.Clone(items)
 	for i, it := range items {
 		tasks[i] = it.Task
+		if task, ok := st.plan.Task(it.Task); ok && it.Metric == "" {
+			items[i].Metric = task.Metric
+		}
 	}
 	msg := sender.Message{ChatID: chat, Text: st.texts.Nudge(dept, items)}
 	if len(items) == 1 {

@@ -7,6 +7,7 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	"github.com/duban/duban/config"
+	"github.com/duban/duban/i18n"
 	"github.com/duban/duban/report"
 	"github.com/duban/duban/store"
 )
@@ -28,6 +29,10 @@ const stageAck = "ack"
 // Who may report: only a bound chat, only for tasks its department holds. A message that
 // names a task the department does not hold records nothing at all, so that a department
 // never has half a message on record.
+//
+// What the words mean is read by report.Parse. Where it is not certain that a task is done
+// (report.Doubt), the update is recorded as a note and the acknowledgement asks, with
+// buttons, what to record: nothing is recorded as done on a guess.
 func (b *Bot) report(ctx context.Context, updateID int64, m *models.Message, text string, source store.Source, edited bool) error {
 	st := b.state()
 	t := st.texts
@@ -41,7 +46,6 @@ func (b *Bot) report(ctx context.Context, updateID int64, m *models.Message, tex
 	}
 	dept := binding.Department
 
-	items := report.Split(text)
 	var replied []int // the tasks of the message replied to
 	if m.ReplyToMessage != nil {
 		ref, found, err := b.store.MessageRef(ctx, m.Chat.ID, m.ReplyToMessage.ID)
@@ -52,6 +56,9 @@ func (b *Bot) report(ctx context.Context, updateID int64, m *models.Message, tex
 			replied = ref.Tasks
 		}
 	}
+	// A reply about one task is about that task unless it says "#N": "10 月底前完成" under
+	// the nudge of #22 is about #22.
+	items := report.Split(text, report.SplitOptions{HashOnly: len(replied) == 1 && source != sourceCommand, Command: source == sourceCommand})
 	for i := range items {
 		if items[i].Task != 0 {
 			continue
@@ -68,6 +75,7 @@ func (b *Bot) report(ctx context.Context, updateID int64, m *models.Message, tex
 		}
 	}
 
+	attachment := attachmentOf(m)
 	var refusals []string
 	for _, it := range items {
 		task, ok := st.plan.Task(it.Task)
@@ -82,14 +90,27 @@ func (b *Bot) report(ctx context.Context, updateID int64, m *models.Message, tex
 		b.reply(ctx, m, t.NothingRecorded(refusals))
 		return nil
 	}
+	for _, it := range items {
+		if it.Text == "" && attachment == nil { // "/report 46": an empty note helps no one
+			b.reply(ctx, m, t.ReportNeedsText(it.Task))
+			return nil
+		}
+	}
 
 	now := b.now()
 	ups := make([]store.Update, 0, len(items))
+	doubts := map[int]report.Doubt{}
 	for _, it := range items {
 		task, _ := st.plan.Task(it.Task)
 		p := report.Parse(it.Text, task)
 		u := b.update(task, dept, m, source, updateID)
-		u.At, u.Status, u.Percent, u.Value = now, p.Status, p.Percent, p.Value
+		if len(items) > 1 { // each task keeps its own lines, not the whole message
+			u.Text = it.Lines
+		}
+		u.At, u.Status, u.Percent, u.Value, u.Attachment = now, p.Status, p.Percent, p.Value, attachment
+		if p.Doubt != report.DoubtNone {
+			doubts[task.ID] = p.Doubt
+		}
 		if edited {
 			if u.Corrects, err = b.correctedUpdate(ctx, task.ID, m); err != nil {
 				return err
@@ -103,7 +124,7 @@ func (b *Bot) report(ctx context.Context, updateID int64, m *models.Message, tex
 	}
 	// A redelivered update was recorded the first time; it is acknowledged again, from what
 	// was stored, because the first acknowledgement may never have gone out.
-	b.acknowledge(ctx, m, dept, recorded)
+	b.acknowledge(ctx, m, dept, recorded, doubts)
 	return nil
 }
 
@@ -113,11 +134,51 @@ func (b *Bot) update(task *config.Task, dept string, m *models.Message, source s
 	if text == "" {
 		text = m.Caption
 	}
+	id, name := author(m)
 	return store.Update{
 		Task: task.ID, Department: dept, ChatID: m.Chat.ID, MessageID: m.ID,
-		UserID: userID(m.From), UserName: displayName(m.From), Text: text,
+		UserID: id, UserName: name, Text: text,
 		Source: source, TelegramUpdate: updateID,
 	}
+}
+
+// author is who wrote a message. An anonymous group admin, or a member posting as the group
+// or as a channel, is the chat Telegram names as its sender (sender_chat): the group's own
+// voice, recorded under its id and title.
+func author(m *models.Message) (int64, string) {
+	if m.SenderChat != nil {
+		return m.SenderChat.ID, m.SenderChat.Title
+	}
+	return userID(m.From), displayName(m.From)
+}
+
+// attachmentOf is the file a message carries, nil if none. A photo comes in several sizes:
+// the largest is kept.
+func attachmentOf(m *models.Message) *store.Attachment {
+	switch {
+	case m.Document != nil:
+		d := m.Document
+		return &store.Attachment{Kind: "document", FileID: d.FileID, FileUniqueID: d.FileUniqueID, FileName: d.FileName, MimeType: d.MimeType, Size: d.FileSize}
+	case len(m.Photo) > 0:
+		p := slices.MaxFunc(m.Photo, func(a, b models.PhotoSize) int { return a.Width*a.Height - b.Width*b.Height })
+		return &store.Attachment{Kind: "photo", FileID: p.FileID, FileUniqueID: p.FileUniqueID, MimeType: "image/jpeg", Size: int64(p.FileSize)}
+	case m.Voice != nil:
+		v := m.Voice
+		return &store.Attachment{Kind: "voice", FileID: v.FileID, FileUniqueID: v.FileUniqueID, MimeType: v.MimeType, Size: v.FileSize}
+	case m.Video != nil:
+		v := m.Video
+		return &store.Attachment{Kind: "video", FileID: v.FileID, FileUniqueID: v.FileUniqueID, FileName: v.FileName, MimeType: v.MimeType, Size: v.FileSize}
+	case m.Audio != nil:
+		a := m.Audio
+		return &store.Attachment{Kind: "audio", FileID: a.FileID, FileUniqueID: a.FileUniqueID, FileName: a.FileName, MimeType: a.MimeType, Size: a.FileSize}
+	case m.VideoNote != nil:
+		v := m.VideoNote
+		return &store.Attachment{Kind: "video_note", FileID: v.FileID, FileUniqueID: v.FileUniqueID, Size: int64(v.FileSize)}
+	case m.Animation != nil:
+		a := m.Animation
+		return &store.Attachment{Kind: "animation", FileID: a.FileID, FileUniqueID: a.FileUniqueID, FileName: a.FileName, MimeType: a.MimeType, Size: a.FileSize}
+	}
+	return nil
 }
 
 // recordFailed answers a record the store refused on its merits, and hands back any other
@@ -146,17 +207,31 @@ func (b *Bot) correctedUpdate(ctx context.Context, task int, m *models.Message) 
 	return "", nil
 }
 
-// acknowledge replies "已记录 #12 进行中 60%" and indexes the reply, so that a reply to it
-// adds to the same task.
-func (b *Bot) acknowledge(ctx context.Context, m *models.Message, dept string, recorded []store.Update) {
-	t := b.state().texts
+// acknowledge replies "已记录 #12 进行中 60%" with each task's goal and metric, and indexes
+// the reply, so that a reply to it adds to the same task. A task whose reading was uncertain
+// gets the question and a row of buttons to settle it (see ask.go).
+func (b *Bot) acknowledge(ctx context.Context, m *models.Message, dept string, recorded []store.Update, doubts map[int]report.Doubt) {
+	st := b.state()
+	t := st.texts
 	lines := make([]string, 0, len(recorded))
 	tasks := make([]int, 0, len(recorded))
+	var asked []store.Update
 	for _, u := range recorded {
-		lines = append(lines, t.Recorded(u.Task, u.Status, u.Percent, u.Value, u.Corrects != ""))
+		l := i18n.RecordedLine{Task: u.Task, Status: u.Status, Percent: u.Percent, Value: u.Value,
+			Correction: u.Corrects != "", Attachment: u.Attachment}
+		if task, ok := st.plan.Task(u.Task); ok {
+			l.Goal, l.Metric = task.Goal, task.Metric
+		}
+		line := t.Recorded(l)
+		if d, ok := doubts[u.Task]; ok && u.Status == "" {
+			line += "\n" + t.Asked(u.Task, string(d))
+			asked = append(asked, u)
+		}
+		lines = append(lines, line)
 		tasks = append(tasks, u.Task)
 	}
-	ids := b.reply(ctx, m, t.RecordedAll(lines, slices.ContainsFunc(recorded, func(u store.Update) bool { return u.Status == store.StatusDone })))
+	text := t.RecordedAll(lines, slices.ContainsFunc(recorded, func(u store.Update) bool { return u.Status == store.StatusDone }))
+	ids := b.replyWith(ctx, m, text, b.askKeyboard(m.Chat.ID, asked))
 	b.index(ctx, m.Chat.ID, dept, tasks, ids, stageAck)
 }
 

@@ -195,7 +195,9 @@ func TestDepartmentFlow(t *testing.T) {
 				t.Errorf("an ambiguous reply recorded %d updates, want 0", n)
 			}
 			tg.Reply(eduGroup, clerk, multi.MessageIDs[0], "#22 进行中 50%\n#30 已完成")
-			r.waitText(t, eduGroup.ID, "已记录 #22 进行中 50%\n已记录 #30 已完成")
+			if ack := r.waitText(t, eduGroup.ID, "已记录 #22 进行中 50%"); !strings.Contains(ack.PlainText, "已记录 #30 已完成") {
+				t.Errorf("multi-task ack: got %q, want #22 and #30 in one message", ack.PlainText)
+			}
 			if u22, u30 := r.updates(t, 22), r.updates(t, 30); len(u22) != 1 || len(u30) != 1 || u30[0].Status != store.StatusDone {
 				t.Errorf("multi-task reply: got task 22 %+v, task 30 %+v", u22, u30)
 			}

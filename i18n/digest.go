@@ -10,12 +10,15 @@ import (
 
 // digestWords are the words of the escalations and digests in one language. The layout is
 // here, once, so both languages say the same things in the same order; each format takes its
-// arguments already escaped.
+// arguments already escaped. Times come in the plan's zone (the scheduler converts them), so
+// a date is printed as people there read it.
 type digestWords struct {
 	EscalationTitle string // %d items
 	EscalationItem  string // department, task, goal
 	EscOverdue      string // days, progress
 	EscUnanswered   string // count
+	UnboundHead     string // starts a tick's message that is only UnboundNote
+	UnboundNote     string // departments without a chat, their overdue items
 
 	Title        string // date
 	Glance       string
@@ -37,6 +40,7 @@ type digestWords struct {
 	SilentNever  string // department
 	SilentLast   string // department, date
 	UnboundTitle string // count, names
+	UnboundItems string // overdue items of the departments without a chat
 	NameSep      string
 	UpdatesTitle string // count
 	MoreUpdates  string // count
@@ -62,6 +66,18 @@ func (t *Texts) escalations(items []EscalationLine) string {
 		}
 	}
 	return b.String()
+}
+
+func (t *Texts) supervisorsTick(items []EscalationLine, departments, overdue int) string {
+	w := &t.digest
+	if departments == 0 && overdue == 0 {
+		return t.escalations(items)
+	}
+	note := fmt.Sprintf(w.UnboundNote, departments, overdue)
+	if len(items) == 0 {
+		return w.UnboundHead + note
+	}
+	return t.escalations(items) + "\n\n" + note
 }
 
 func (t *Texts) digestItem(it DigestItem) string {
@@ -132,6 +148,9 @@ func (t *Texts) supervisorDigest(d Digest) string {
 			esc[i] = e(u)
 		}
 		fmt.Fprintf(&b, w.UnboundTitle, len(d.Unbound), strings.Join(esc, w.NameSep))
+		if d.UnboundOverdue > 0 {
+			fmt.Fprintf(&b, w.UnboundItems, d.UnboundOverdue)
+		}
 	}
 	fmt.Fprintf(&b, w.UpdatesTitle, len(d.Updates))
 	for i, u := range d.Updates {
@@ -169,6 +188,7 @@ func (t *Texts) departmentDigest(d DepartmentDigest) string {
 func (t *Texts) useDigest(days func(int) string, progress func(store.Status, *int) string, w digestWords) {
 	t.days, t.progress, t.digest = days, progress, w
 	t.Escalations = t.escalations
+	t.SupervisorsTick = t.supervisorsTick
 	t.SupervisorDigest = t.supervisorDigest
 	t.DepartmentDigests = t.departmentDigest
 }

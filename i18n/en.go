@@ -79,7 +79,14 @@ func init() {
 	t.UnknownCommand = func(cmd string) string {
 		return "There is no /" + e(cmd) + " command. Send /help to see what there is."
 	}
-	t.AdminOnly = func() string { return "Only admins may use this command." }
+	t.AdminOnly = func(user int64) string {
+		id := " (send me /whoami in a private chat to see it)"
+		if user != 0 {
+			id = fmt.Sprintf(" <code>%d</code>", user)
+		}
+		return "Only admins may use this command. To become one, ask whoever runs this bot to add your user id" + id +
+			" to <code>telegram.admins</code> in config.yaml, then reload it (SIGHUP) or restart."
+	}
 
 	t.NotBound = func() string {
 		return "This chat is not bound to a department yet, so progress cannot be recorded. An admin sends /invite DEPARTMENT for a code, then /bind CODE here."
@@ -103,20 +110,26 @@ func init() {
 	t.ReportUsage = func() string {
 		return "Usage: /report ID status percent notes\nFor example: /report 12 in progress 60% plan issued\nStatus: done, in progress or blocked."
 	}
-	t.Recorded = func(task int, s store.Status, percent *int, value *float64, correction bool) string {
-		line := fmt.Sprintf("#%d ", task)
-		if s == "" && percent == nil {
+	t.ReportNeedsText = func(task int) string {
+		return fmt.Sprintf("Please say how #%d stands, for example: /report %d in progress 60%% notes; or reply to this message.", task, task)
+	}
+	t.Recorded = func(l RecordedLine) string {
+		line := fmt.Sprintf("#%d ", l.Task)
+		if l.Status == "" && l.Percent == nil {
 			line += "note"
 		} else {
-			line += progress(s, percent)
+			line += progress(l.Status, l.Percent)
 		}
-		if value != nil {
-			line += ", metric " + strconv.FormatFloat(*value, 'f', -1, 64)
+		if l.Value != nil {
+			line += ", metric " + strconv.FormatFloat(*l.Value, 'f', -1, 64)
 		}
-		if correction {
+		if l.Correction {
 			line += " (correction)"
 		}
-		return line
+		if f := t.file(l.Attachment); f != "" {
+			line += " " + f
+		}
+		return line + "\n" + goalShort(l.Goal, 40) + t.metric(l.Metric)
 	}
 	t.RecordedAll = func(lines []string, anyDone bool) string {
 		s := "Recorded " + strings.Join(lines, "\nRecorded ")
@@ -126,6 +139,29 @@ func init() {
 		return s
 	}
 
+	t.Asked = func(task int, doubt string) string {
+		q := map[string]string{
+			"date":   "it gives a date, and it is not clear whether the task was done then or is planned for then.",
+			"part":   "what was finished looks like one step, not necessarily the whole task.",
+			"mostly": "\"mostly done\" is not done.",
+			"mixed":  "it says done and still going at once.",
+		}[doubt]
+		return fmt.Sprintf("❓ #%d kept as a note for now: %s Please confirm with a button below; until then it is not recorded as done.", task, q)
+	}
+	t.AskChoice = func(s store.Status) string {
+		if s == "" {
+			return "Keep as a note"
+		}
+		return "Record: " + t.StatusName(s)
+	}
+	t.AskKept = func(task int) string { return fmt.Sprintf("#%d kept as a note.", task) }
+	t.AskCorrected = func(task int, s store.Status) string {
+		line := fmt.Sprintf("Corrected #%d to: %s", task, t.StatusName(s))
+		if s == store.StatusDone {
+			line += "\n✅ No more reminders about the tasks that are done."
+		}
+		return line
+	}
 	t.Button = func(s store.Status) string { return t.StatusName(s) }
 	t.ButtonExpired = func() string { return "This message has expired; reply to the latest reminder." }
 	t.ButtonInvalid = func() string { return "Invalid button; nothing recorded." }
@@ -168,13 +204,27 @@ func init() {
 
 	t.DigestNotHere = func() string { return "The digest is shown in the supervisors chat or to admins." }
 	t.DigestUnavailable = func() string { return "The digest is not available yet." }
-	t.WhoAmI = func(user, chat int64, dept string, admin, supervisors bool) string {
+	t.WhoAmI = func(user, chat int64, dept string, admin, supervisors, private bool) string {
 		yes := map[bool]string{true: "yes", false: "no"}
+		if private {
+			s := fmt.Sprintf("Your id: <code>%d</code>\nAdmin: %s", user, yes[admin])
+			if dept != "" {
+				s += "\nDepartment: " + e(dept)
+			}
+			if !admin {
+				s += "\nThis id in <code>telegram.admins</code> of config.yaml makes you an admin."
+			}
+			return s
+		}
 		unit := "not bound"
 		if dept != "" {
 			unit = e(dept)
 		}
-		return fmt.Sprintf("Your user id: <code>%d</code>\nThis chat's id: <code>%d</code>\nDepartment: %s\nSupervisors chat: %s\nAdmin: %s", user, chat, unit, yes[supervisors], yes[admin])
+		id := fmt.Sprintf("<code>%d</code>", user)
+		if user == 0 {
+			id = "hidden while you write anonymously; send me /whoami in a private chat"
+		}
+		return fmt.Sprintf("Your user id: %s\nThis chat's id: <code>%d</code>\nDepartment: %s\nSupervisors chat: %s\nAdmin: %s", id, chat, unit, yes[supervisors], yes[admin])
 	}
 
 	t.useLists(listWords{
@@ -188,6 +238,10 @@ func init() {
 
 		StatusTitle: "<b>#%d %s</b>\ndue %s, %s", StatusMetric: "\ntarget: %s", StatusLine: "\n• %s%s%s: %s",
 		StatusLead: " (lead)", StatusSnoozed: ", reminders paused until %s", StatusAt: ", %s", StatusText: "\n    %s: %s",
+		StatusFile: "📎 %s",
+		FileKinds: map[string]string{"": "file", "document": "file", "photo": "photo", "voice": "voice message", "video": "video",
+			"audio": "audio", "video_note": "video message", "animation": "animation"},
+		ItemMetric: " (%s)",
 
 		NudgeStages: map[string]string{"before": "due soon", "overdue": "overdue", "stale": "please update"},
 		NudgeOne:    "<b>[Reminder] %s</b>\n%s#%d %s\ndue %s, %s; now: %s\n\nPress a button below, or <b>reply to this message</b> with progress, for example: in progress 60%% plan issued",
@@ -201,6 +255,8 @@ func init() {
 		EscalationItem:  "\n• %s #%d %s: ",
 		EscOverdue:      "🔴 %s, %s",
 		EscUnanswered:   "🟡 %d reminders unanswered",
+		UnboundHead:     "<b>[Escalation]</b> ",
+		UnboundNote:     "%d departments have no chat yet; their %d overdue items will be escalated once they are bound (/digest lists them).",
 		Title:           "<b>[Weekly digest] %s</b>",
 		Glance:          "\n\n<b>At a glance</b> (by area: done / in progress / blocked / not started)",
 		AreaLine:        "\n• %s: %d / %d / %d / %d",
@@ -221,6 +277,7 @@ func init() {
 		SilentNever:     "\n• %s: never reported",
 		SilentLast:      "\n• %s: last report %s",
 		UnboundTitle:    "\n\n<b>Departments without a chat</b> (%d): %s",
+		UnboundItems:    "\nTheir %d overdue items will be escalated once they are bound.",
 		NameSep:         ", ",
 		UpdatesTitle:    "\n\n<b>Updates this week</b> (%d)",
 		MoreUpdates:     "\n…and %d more, see duban export -all",
@@ -236,5 +293,8 @@ func init() {
 	}
 	t.SnoozeUsage = func() string {
 		return "Usage: /snooze ID SPAN, for example /snooze 12 7d (admins may add a department: /snooze 12 7d 市教育局)"
+	}
+	t.SnoozeTooLong = func(maxDays int) string {
+		return fmt.Sprintf("Not paused: reminders pause for at most %d days, for example /snooze 12 %dd. Snooze again when that runs out if you must.", maxDays, maxDays)
 	}
 }

@@ -28,7 +28,9 @@ type Texts struct {
 	Help           func(admin bool) string
 	AddedToGroup   func(botUsername string) string
 	UnknownCommand func(cmd string) string
-	AdminOnly      func() string
+	// AdminOnly refuses an admin command and says how to become one; user is 0 when unknown
+	// (an anonymous group admin).
+	AdminOnly func(user int64) string
 
 	NotBound         func() string
 	NeedTaskNumber   func() string
@@ -38,9 +40,19 @@ type Texts struct {
 	NothingRecorded  func(refusals []string) string
 	CouldNotRecord   func() string
 	ReportUsage      func() string
+	// ReportNeedsText answers a report that says nothing ("/report 46").
+	ReportNeedsText func(task int) string
 	// Recorded is one line of an acknowledgement; RecordedAll puts the lines together.
-	Recorded    func(task int, s store.Status, percent *int, value *float64, correction bool) string
+	Recorded    func(l RecordedLine) string
 	RecordedAll func(lines []string, anyDone bool) string
+	// Asked follows the line of a report whose completion was uncertain: it says how it was
+	// read (doubt is report.Doubt: "date", "part", "mostly" or "mixed") and asks for a press.
+	// AskChoice labels the buttons ("" status: keep it as a note); AskKept and AskCorrected
+	// answer a press.
+	Asked        func(task int, doubt string) string
+	AskChoice    func(s store.Status) string
+	AskKept      func(task int) string
+	AskCorrected func(task int, s store.Status) string
 
 	Button              func(s store.Status) string
 	ButtonExpired       func() string
@@ -70,20 +82,36 @@ type Texts struct {
 
 	DigestNotHere     func() string
 	DigestUnavailable func() string
-	WhoAmI            func(user, chat int64, department string, admin, supervisors bool) string
+	// WhoAmI shows the user's id (what goes into telegram.admins; 0: hidden, an anonymous
+	// admin) and, in a group, the chat's.
+	WhoAmI func(user, chat int64, department string, admin, supervisors, private bool) string
 
 	Nudge             func(department string, items []NudgeItem) string
 	Escalations       func(items []EscalationLine) string
+	SupervisorsTick   func(items []EscalationLine, unboundDepartments, unboundOverdue int) string // Escalations, then the line summing up departments without a chat (unless both are 0)
 	SupervisorDigest  func(d Digest) string
 	DepartmentDigests func(d DepartmentDigest) string
 	Snoozed           func(task int, department string, until time.Time) string
 	SnoozeUsage       func() string
+	SnoozeTooLong     func(maxDays int) string
 
 	// The shared layouts' words (digest.go) and the language's way with days and progress.
 	digest   digestWords
 	lists    listWords
 	days     func(n int) string
 	progress func(s store.Status, percent *int) string
+}
+
+// RecordedLine is one task of an acknowledgement.
+type RecordedLine struct {
+	Task       int
+	Goal       string
+	Metric     string // 量化指标 as written; the layout shortens it
+	Status     store.Status
+	Percent    *int
+	Value      *float64
+	Correction bool
+	Attachment *store.Attachment
 }
 
 // DepartmentLine is one row of /departments.
@@ -101,6 +129,7 @@ type DepartmentLine struct {
 type TaskLine struct {
 	ID       int
 	Goal     string
+	Metric   string // 量化指标 as written; the layouts shorten it (ShortMetric)
 	Deadline time.Time
 	DaysLeft int // negative: overdue
 	Status   store.Status
@@ -118,12 +147,15 @@ type StatusLine struct {
 	SnoozedUntil time.Time
 	At           time.Time // zero: never reported
 	Text, By     string    // empty when the viewer may not see them
+	// Attachment is the file sent with the last report, nil if none or hidden like Text.
+	Attachment *store.Attachment
 }
 
 // NudgeItem is one task in a nudge.
 type NudgeItem struct {
 	Task     int
 	Goal     string
+	Metric   string // 量化指标 as written, "" for none; the layouts shorten it (ShortMetric)
 	Deadline time.Time
 	DaysLeft int
 	Stage    string // "before", "overdue" or "stale"
@@ -153,11 +185,14 @@ type Digest struct {
 	Blue     []DigestItem // deadline near
 	Snoozed  []DigestItem
 	Silent   []SilentDepartment
-	Unbound  []string
+	Unbound  []string       // departments without a chat that hold open tasks
 	Updates  []DigestUpdate // received in the last week
 	DueSoon  []DigestItem   // deadline within 30 days
 	Overdue  []DepartmentItems
 	AllClear bool
+	// UnboundOverdue counts the overdue items of the Unbound departments, which Overdue leaves
+	// out: they are escalated once bound.
+	UnboundOverdue int
 }
 
 // AreaCount is one 重点工作 at a glance.
@@ -229,6 +264,20 @@ func (t *Texts) StatusName(s store.Status) string {
 		return name
 	}
 	return string(s)
+}
+
+// AttachmentName names a file sent with a report in plain text, not escaped (the CSV export
+// shows it): its file name, or for a photo, voice, … the word for its kind; "" for none.
+func (t *Texts) AttachmentName(a *store.Attachment) string {
+	switch {
+	case a == nil:
+		return ""
+	case a.FileName != "":
+		return a.FileName
+	case t.lists.FileKinds[a.Kind] != "":
+		return t.lists.FileKinds[a.Kind]
+	}
+	return t.lists.FileKinds[""]
 }
 
 var e = html.EscapeString

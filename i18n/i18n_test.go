@@ -45,7 +45,7 @@ func TestDigestFormats(t *testing.T) {
 		Unbound:  []string{"丙", "丁"},
 		Updates:  []DigestUpdate{{Task: 12, Department: "甲", At: at, Status: store.StatusDone, Text: "完成 & 上报"}},
 		Overdue:  []DepartmentItems{{Department: "甲", Tasks: []int{1, 2}}},
-		AllClear: true,
+		AllClear: true, UnboundOverdue: 5,
 	}
 	dept := DepartmentDigest{Department: "甲", Open: []DigestTask{{TaskLine: TaskLine{ID: 12, Goal: "目标", Deadline: at, DaysLeft: 3, Status: store.StatusBlocked}, Color: "red", LastText: "卡住", LastAt: at}}}
 	esc := []EscalationLine{{Task: 1, Goal: "g", Department: "甲", Kind: "overdue", DaysLeft: -2}, {Task: 2, Goal: "g", Department: "乙", Kind: "unanswered", Unanswered: 3}}
@@ -54,7 +54,7 @@ func TestDigestFormats(t *testing.T) {
 		line := TaskLine{ID: 12, Goal: "目标<b>", Deadline: at, DaysLeft: -1, Status: store.StatusInProgress, Percent: &pct, Color: "red"}
 		nudge := NudgeItem{Task: 12, Goal: "目标<b>", Deadline: at, DaysLeft: 2, Stage: "before", Color: "blue", Status: store.StatusNotStarted}
 		for name, out := range map[string]string{
-			"supervisors": tx.SupervisorDigest(d), "department": tx.DepartmentDigests(dept), "escalations": tx.Escalations(esc),
+			"supervisors": tx.SupervisorDigest(d), "department": tx.DepartmentDigests(dept), "escalations": tx.Escalations(esc), "supervisors tick": tx.SupervisorsTick(esc, 2, 5) + tx.SupervisorsTick(nil, 2, 5) + tx.SupervisorsTick(esc, 0, 0),
 			"departments": tx.Departments([]DepartmentLine{{Name: "甲", Bound: true, Chat: -1, Title: "群", Tasks: 2, LastReport: at}, {Name: "乙"}, {Name: "丙", Bound: true, Broken: "kicked"}}),
 			"tasks":       tx.Tasks("甲", []TaskLine{line}) + tx.Tasks("乙", nil),
 			"status":      tx.TaskStatus(line, "指标", []StatusLine{{Department: "甲", Lead: true, Status: store.StatusDone, At: at, SnoozedUntil: at, Text: "完成 & 上报", By: "王五"}}),

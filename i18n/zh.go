@@ -75,7 +75,14 @@ func init() {
 	t.UnknownCommand = func(cmd string) string {
 		return "没有 /" + e(cmd) + " 这个命令。发送 /help 查看使用说明。"
 	}
-	t.AdminOnly = func() string { return "只有管理员可以使用这个命令。" }
+	t.AdminOnly = func(user int64) string {
+		id := "（私聊我发送 /whoami 可查看）"
+		if user != 0 {
+			id = fmt.Sprintf(" <code>%d</code> ", user)
+		}
+		return "只有管理员可以使用这个命令。如需成为管理员，请部署本机器人的同事把您的用户 ID" + id +
+			"加入 config.yaml 的 <code>telegram.admins</code>，再重新加载配置（SIGHUP）或重启。"
+	}
 
 	t.NotBound = func() string {
 		return "本群还没有绑定责任单位，无法记录进展。请管理员发送 /invite 单位名称 获取绑定码，再在本群发送 /bind 绑定码。"
@@ -99,20 +106,26 @@ func init() {
 	t.ReportUsage = func() string {
 		return "用法：/report 任务编号 状态 进度 说明\n例如：/report 12 进行中 60% 招生计划已下达\n状态可写：已完成、进行中、遇到困难。"
 	}
-	t.Recorded = func(task int, s store.Status, percent *int, value *float64, correction bool) string {
-		line := fmt.Sprintf("#%d ", task)
-		if s == "" && percent == nil {
+	t.ReportNeedsText = func(task int) string {
+		return fmt.Sprintf("请写明 #%d 的进展，例如：/report %d 进行中 60%% 说明；也可以回复这条消息。", task, task)
+	}
+	t.Recorded = func(l RecordedLine) string {
+		line := fmt.Sprintf("#%d ", l.Task)
+		if l.Status == "" && l.Percent == nil {
 			line += "备注"
 		} else {
-			line += progress(s, percent)
+			line += progress(l.Status, l.Percent)
 		}
-		if value != nil {
-			line += " 指标值 " + strconv.FormatFloat(*value, 'f', -1, 64)
+		if l.Value != nil {
+			line += " 指标值 " + strconv.FormatFloat(*l.Value, 'f', -1, 64)
 		}
-		if correction {
+		if l.Correction {
 			line += "（更正）"
 		}
-		return line
+		if f := t.file(l.Attachment); f != "" {
+			line += " " + f
+		}
+		return line + "\n" + goalShort(l.Goal, 40) + t.metric(l.Metric)
 	}
 	t.RecordedAll = func(lines []string, anyDone bool) string {
 		s := "已记录 " + strings.Join(lines, "\n已记录 ")
@@ -122,6 +135,29 @@ func init() {
 		return s
 	}
 
+	t.Asked = func(task int, doubt string) string {
+		q := map[string]string{
+			"date":   "写了日期，看不出是已经完成，还是计划在那时完成。",
+			"part":   "完成的像是其中一步，不一定是整项任务。",
+			"mostly": "“基本完成”不等于全部完成。",
+			"mixed":  "既说已完成，又说仍在推进。",
+		}[doubt]
+		return fmt.Sprintf("❓ #%d 暂记为备注：%s请点下方按钮确认，确认前不记为已完成。", task, q)
+	}
+	t.AskChoice = func(s store.Status) string {
+		if s == "" {
+			return "仅作备注"
+		}
+		return "记为：" + t.StatusName(s)
+	}
+	t.AskKept = func(task int) string { return fmt.Sprintf("#%d 保留为备注。", task) }
+	t.AskCorrected = func(task int, s store.Status) string {
+		line := fmt.Sprintf("已更正 #%d 为：%s", task, t.StatusName(s))
+		if s == store.StatusDone {
+			line += "\n✅ 已完成的任务不再提醒贵单位。"
+		}
+		return line
+	}
 	t.Button = func(s store.Status) string { return t.StatusName(s) }
 	t.ButtonExpired = func() string { return "这条消息已失效，请回复最新的提醒。" }
 	t.ButtonInvalid = func() string { return "按钮无效，未记录。" }
@@ -168,13 +204,27 @@ func init() {
 
 	t.DigestNotHere = func() string { return "督办简报只在督查群或由管理员查看。" }
 	t.DigestUnavailable = func() string { return "督办简报暂不可用。" }
-	t.WhoAmI = func(user, chat int64, dept string, admin, supervisors bool) string {
+	t.WhoAmI = func(user, chat int64, dept string, admin, supervisors, private bool) string {
 		yes := map[bool]string{true: "是", false: "否"}
+		if private {
+			s := fmt.Sprintf("您的 ID：<code>%d</code>\n管理员：%s", user, yes[admin])
+			if dept != "" {
+				s += "\n绑定单位：" + e(dept)
+			}
+			if !admin {
+				s += "\n把这个 ID 加入 config.yaml 的 <code>telegram.admins</code> 即可成为管理员。"
+			}
+			return s
+		}
 		unit := "未绑定"
 		if dept != "" {
 			unit = e(dept)
 		}
-		return fmt.Sprintf("您的用户 ID：<code>%d</code>\n本群 ID：<code>%d</code>\n本群绑定单位：%s\n督查群：%s\n管理员：%s", user, chat, unit, yes[supervisors], yes[admin])
+		id := fmt.Sprintf("<code>%d</code>", user)
+		if user == 0 {
+			id = "匿名发言时看不到，请私聊我发送 /whoami"
+		}
+		return fmt.Sprintf("您的用户 ID：%s\n本群 ID：<code>%d</code>\n本群绑定单位：%s\n督查群：%s\n管理员：%s", id, chat, unit, yes[supervisors], yes[admin])
 	}
 
 	t.useLists(listWords{
@@ -188,6 +238,10 @@ func init() {
 
 		StatusTitle: "<b>#%d %s</b>\n截止 %s，%s", StatusMetric: "\n指标：%s", StatusLine: "\n• %s%s%s：%s",
 		StatusLead: "（牵头）", StatusSnoozed: "，提醒暂停至 %s", StatusAt: "，%s", StatusText: "\n    %s：%s",
+		StatusFile: "📎 %s",
+		FileKinds: map[string]string{"": "文件", "document": "文件", "photo": "图片", "voice": "语音", "video": "视频",
+			"audio": "音频", "video_note": "视频消息", "animation": "动图"},
+		ItemMetric: "（%s）",
 
 		NudgeStages: map[string]string{"before": "即将到期", "overdue": "已逾期", "stale": "请更新进展"},
 		NudgeOne:    "<b>【督办提醒】%s</b>\n%s#%d %s\n截止 %s，%s；当前：%s\n\n请点击下方按钮，或<b>回复本消息</b>报送进展，例如：进行中 60%% 招生计划已下达",
@@ -201,6 +255,8 @@ func init() {
 		EscalationItem:  "\n• %s #%d %s：",
 		EscOverdue:      "🔴 %s，%s",
 		EscUnanswered:   "🟡 已连续 %d 次提醒未回复",
+		UnboundHead:     "<b>【督办升级】</b>",
+		UnboundNote:     "尚有 %d 个单位未绑定群聊，其 %d 项逾期任务待绑定后督办（名单见 /digest）。",
 		Title:           "<b>【督办周报】%s</b>",
 		Glance:          "\n\n<b>总体进展</b>（按重点工作，已完成/进行中/遇到困难/未开始）",
 		AreaLine:        "\n• %s：%d / %d / %d / %d",
@@ -221,6 +277,7 @@ func init() {
 		SilentNever:     "\n• %s：从未报送",
 		SilentLast:      "\n• %s：最近报送 %s",
 		UnboundTitle:    "\n\n<b>尚未绑定群的单位</b>（%d）：%s",
+		UnboundItems:    "\n其 %d 项逾期任务待绑定后督办。",
 		NameSep:         "、",
 		UpdatesTitle:    "\n\n<b>本周收到的报送</b>（%d）",
 		MoreUpdates:     "\n…另有 %d 条，见 duban export -all",
@@ -236,5 +293,8 @@ func init() {
 	}
 	t.SnoozeUsage = func() string {
 		return "用法：/snooze 任务编号 时长，例如：/snooze 12 7d（管理员可加单位：/snooze 12 7d 市教育局）"
+	}
+	t.SnoozeTooLong = func(maxDays int) string {
+		return fmt.Sprintf("未暂停：提醒暂停最长 %d 天，例如：/snooze 12 %dd。到期后仍需暂停，可再发送一次。", maxDays, maxDays)
 	}
 }

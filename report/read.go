@@ -219,7 +219,7 @@ func isASCII(s string) bool {
 }
 
 // normalize folds what people type in many ways: full-width digits, letters and signs,
-// capitals. Positions in the result are what the reader works on.
+// capitals, spaces between Chinese phrases. Positions in the result are what the reader works on.
 func normalize(text string) string {
 	var b strings.Builder
 	for _, r := range text {
@@ -239,7 +239,14 @@ func normalize(text string) string {
 		}
 		b.WriteRune(unicode.ToLower(r))
 	}
-	return b.String()
+	// Between Chinese words a space ends a phrase, as a comma would: "已完成 验收材料已报".
+	rs := []rune(b.String())
+	for i := 1; i+1 < len(rs); i++ {
+		if rs[i] == ' ' && unicode.Is(unicode.Han, rs[i-1]) && unicode.Is(unicode.Han, rs[i+1]) {
+			rs[i] = '，'
+		}
+	}
+	return string(rs)
 }
 
 // cut splits s at every rune of seps and returns the pieces with the separator that ends

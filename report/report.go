@@ -28,55 +28,78 @@ type Parsed struct {
 type Item struct {
 	Task int    // 0 when the text names no task
 	Text string // the text about it, without the leading task number
+	// Lines are the message's lines that belong to the task, as written (task number and
+	// any preamble included): what the record keeps of a message about several tasks.
+	Lines string
 }
 
 // A task number starts a line: "#12 …", "12 …", "12、13 …", "#12#13 …" or "第12项 …". A bare
-// number must be followed by a space or punctuation so that "60%" or "2022年" is not a task.
+// number must be followed by a space or punctuation so that "60%" or "2022年" is not a task,
+// and is not a task when a unit or a date follows it ("10 月底前完成", "3 个", "10/31").
 var (
-	leadRe   = regexp.MustCompile(`^\s*(?:第\s*)?#?\s*(\d{1,5})\s*(?:项|号)?(?:[\s,，.。、:：;；)）]|$)`)
+	leadRe   = regexp.MustCompile(`^\s*(?:第\s*)?#?\s*(\d{1,5})\s*(?:项)?(?:[\s,，.。、:：;；)）]|$)`)
 	hashRe   = regexp.MustCompile(`^\s*#\s*(\d{1,5})`)
 	bareList = regexp.MustCompile(`^\s*(\d{1,5})\s*[、,，/]\s*`)
+	// What follows a number that makes it a quantity or a date, not a task.
+	unitAfterRe = regexp.MustCompile(`^\s*(?:[月日年号天个周所家人名万元亿%％]|[.．:：/\-]\s*\d)`)
 )
+
+// SplitOptions say how task numbers may be written.
+type SplitOptions struct {
+	// HashOnly: only "#N" names a task. A reply to a message about a single task is about
+	// that task unless it says "#N"; a bare number there is text ("10 月底前完成").
+	HashOnly bool
+	// Command: the text follows /report, whose first word is the task's number whatever
+	// follows it ("/report 16 年底前完成").
+	Command bool
+}
 
 // Split finds the tasks a message names. A line that starts with task numbers begins an
 // item for each; the lines after it, up to the next such line, belong to it too. A message
 // that names no task is one item with Task 0, for the caller to place (a reply to a
 // single-task nudge is about that task).
-func Split(text string) []Item {
+func Split(text string, o SplitOptions) []Item {
 	var items []Item
 	var open []int // indexes in items that the current line continues
-	for _, line := range strings.Split(text, "\n") {
-		ids, rest := leadingTasks(line)
+	preamble := ""
+	for n, line := range strings.Split(text, "\n") {
+		ids, rest := leadingTasks(line, o.HashOnly, o.Command && n == 0)
 		if len(ids) == 0 {
 			if len(open) == 0 {
-				items = append(items, Item{Text: line})
+				items = append(items, Item{Text: line, Lines: line})
 				open = []int{len(items) - 1}
 				continue
 			}
 			for _, i := range open {
 				items[i].Text += "\n" + line
+				items[i].Lines += "\n" + line
 			}
 			continue
 		}
 		open = open[:0]
 		for _, id := range ids {
-			items = append(items, Item{Task: id, Text: rest})
+			items = append(items, Item{Task: id, Text: rest, Lines: line})
 			open = append(open, len(items)-1)
 		}
 	}
 	// A preamble before the first task number belongs to no task; keep it only when it is
-	// all there is, so that "大家好\n#12 已完成" is about task 12 alone.
+	// all there is, so that "大家好\n#12 已完成" is about task 12 alone. Its words stay in the
+	// record, with each task's own lines, since they may say what the lines are about.
 	if len(items) > 1 && items[0].Task == 0 {
-		items = items[1:]
+		preamble, items = items[0].Lines, items[1:]
 	}
 	for i := range items {
 		items[i].Text = strings.TrimSpace(items[i].Text)
+		if preamble != "" {
+			items[i].Lines = preamble + "\n" + items[i].Lines
+		}
 	}
 	return merge(items)
 }
 
-// leadingTasks returns the task numbers a line starts with and the text after them.
-func leadingTasks(line string) ([]int, string) {
+// leadingTasks returns the task numbers a line starts with and the text after them. command:
+// the line follows /report, so a number opening it is a task whatever follows.
+func leadingTasks(line string, hashOnly, command bool) ([]int, string) {
 	var ids []int
 	rest := line
 	for {
@@ -85,12 +108,15 @@ func leadingTasks(line string) ([]int, string) {
 			rest = strings.TrimLeft(rest[m[1]:], " 、,，/")
 			continue
 		}
-		if m := bareList.FindStringSubmatchIndex(rest); m != nil && (len(ids) > 0 || leadRe.MatchString(rest)) {
+		if hashOnly {
+			break
+		}
+		if m := bareList.FindStringSubmatchIndex(rest); m != nil && (len(ids) > 0 || bareTask(rest)) {
 			ids = append(ids, atoi(rest[m[2]:m[3]]))
 			rest = rest[m[1]:]
 			continue
 		}
-		if m := leadRe.FindStringSubmatchIndex(rest); m != nil {
+		if m := leadRe.FindStringSubmatchIndex(rest); m != nil && (command && len(ids) == 0 || bareTask(rest)) {
 			ids = append(ids, atoi(rest[m[2]:m[3]]))
 			rest = rest[m[1]:]
 		}
@@ -102,6 +128,19 @@ func leadingTasks(line string) ([]int, string) {
 	return ids, strings.TrimLeft(rest, " :：、,，.。")
 }
 
+// bareTask reports whether the number s starts with can be a task: it must match leadRe and
+// not be followed by a unit or a date ("3月15日", "10 月底", "2027年", "5个").
+func bareTask(s string) bool {
+	m := leadRe.FindStringSubmatchIndex(s)
+	if m == nil {
+		return false
+	}
+	if strings.HasPrefix(strings.TrimSpace(s), "#") || strings.HasPrefix(strings.TrimSpace(s), "第") {
+		return true
+	}
+	return !unitAfterRe.MatchString(s[m[3]:])
+}
+
 // merge joins items about the same task, so "#12 进行中" and later "#12 附件已报" in one message
 // make one update, not two.
 func merge(items []Item) []Item {
@@ -110,6 +149,7 @@ func merge(items []Item) []Item {
 	for _, it := range items {
 		if i, ok := index[it.Task]; ok && it.Task != 0 {
 			out[i].Text = strings.TrimSpace(out[i].Text + "\n" + it.Text)
+			out[i].Lines += "\n" + it.Lines
 			continue
 		}
 		index[it.Task] = len(out)

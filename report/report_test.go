@@ -71,27 +71,78 @@ func TestParse(t *testing.T) {
 }
 
 func TestSplit(t *testing.T) {
+	type item struct {
+		Task        int
+		Text, Lines string
+	}
 	tests := []struct {
-		text string
-		want []Item
+		text     string
+		hashOnly bool
+		want     []item
 	}{
-		{"已完成", []Item{{0, "已完成"}}},
-		{"#12 已完成", []Item{{12, "已完成"}}},
-		{"12 进行中 60%", []Item{{12, "进行中 60%"}}},
-		{"12、13 已完成", []Item{{12, "已完成"}, {13, "已完成"}}},
-		{"#12 #13 已完成", []Item{{12, "已完成"}, {13, "已完成"}}},
-		{"第12项：进行中", []Item{{12, "进行中"}}},
-		{"#12 进行中 60%\n招生计划已下达\n#13 已完成", []Item{{12, "进行中 60%\n招生计划已下达"}, {13, "已完成"}}},
-		{"各位领导：\n#12 已完成", []Item{{12, "已完成"}}},
-		{"60% 完成", []Item{{0, "60% 完成"}}},
-		{"2022年完成", []Item{{0, "2022年完成"}}},
-		{"#12 进行中\n#12 附件已报", []Item{{12, "进行中\n附件已报"}}},
-		{"12", []Item{{12, ""}}},
+		{"已完成", false, []item{{0, "已完成", "已完成"}}},
+		{"#12 已完成", false, []item{{12, "已完成", "#12 已完成"}}},
+		{"12 进行中 60%", false, []item{{12, "进行中 60%", "12 进行中 60%"}}},
+		{"12、13 已完成", false, []item{{12, "已完成", "12、13 已完成"}, {13, "已完成", "12、13 已完成"}}},
+		{"#12 #13 已完成", false, []item{{12, "已完成", "#12 #13 已完成"}, {13, "已完成", "#12 #13 已完成"}}},
+		{"第12项：进行中", false, []item{{12, "进行中", "第12项：进行中"}}},
+		{"12：进行中", false, []item{{12, "进行中", "12：进行中"}}},
+		{"12. 已完成", false, []item{{12, "已完成", "12. 已完成"}}},
+		// Each task gets only its own lines.
+		{"#12 进行中 60%\n招生计划已下达\n#13 已完成", false, []item{
+			{12, "进行中 60%\n招生计划已下达", "#12 进行中 60%\n招生计划已下达"},
+			{13, "已完成", "#13 已完成"}}},
+		{"#16 进行中\n#19 遇到困难 资金未到位", false, []item{
+			{16, "进行中", "#16 进行中"}, {19, "遇到困难 资金未到位", "#19 遇到困难 资金未到位"}}},
+		// A preamble is parsed with no task, but kept with each task's lines.
+		{"各位领导：\n#12 已完成", false, []item{{12, "已完成", "各位领导：\n#12 已完成"}}},
+		{"60% 完成", false, []item{{0, "60% 完成", "60% 完成"}}},
+		{"2022年完成", false, []item{{0, "2022年完成", "2022年完成"}}},
+		{"#12 进行中\n#12 附件已报", false, []item{{12, "进行中\n附件已报", "#12 进行中\n#12 附件已报"}}},
+		{"12", false, []item{{12, "", "12"}}},
+		// A leading number followed by a unit or a date is text, never a task.
+		{"10 月底前完成", false, []item{{0, "10 月底前完成", "10 月底前完成"}}},
+		{"10月底前完成", false, []item{{0, "10月底前完成", "10月底前完成"}}},
+		{"3月15日已完成验收", false, []item{{0, "3月15日已完成验收", "3月15日已完成验收"}}},
+		{"2027 年完成", false, []item{{0, "2027 年完成", "2027 年完成"}}},
+		{"12号已完成", false, []item{{0, "12号已完成", "12号已完成"}}},
+		{"5 个专业已完成申报", false, []item{{0, "5 个专业已完成申报", "5 个专业已完成申报"}}},
+		{"3 所学校已达标", false, []item{{0, "3 所学校已达标", "3 所学校已达标"}}},
+		{"10/31 前完成", false, []item{{0, "10/31 前完成", "10/31 前完成"}}},
+		{"10.31 前完成", false, []item{{0, "10.31 前完成", "10.31 前完成"}}},
+		{"60 % 完成", false, []item{{0, "60 % 完成", "60 % 完成"}}},
+		{"15 天内完成", false, []item{{0, "15 天内完成", "15 天内完成"}}},
+		// In a reply about a single task, only #N names another.
+		{"12 已完成", true, []item{{0, "12 已完成", "12 已完成"}}},
+		{"#12 已完成", true, []item{{12, "已完成", "#12 已完成"}}},
+		{"12、13 已完成", true, []item{{0, "12、13 已完成", "12、13 已完成"}}},
+	}
+	commands := []struct {
+		text string
+		want []item
+	}{
+		// After /report, the first number is the task whatever follows it.
+		{"16 年底前完成", []item{{16, "年底前完成", "16 年底前完成"}}},
+		{"16 10 月底前完成", []item{{16, "10 月底前完成", "16 10 月底前完成"}}},
+		{"16\n12月底前完成", []item{{16, "12月底前完成", "16\n12月底前完成"}}},
+		{"年底前完成", []item{{0, "年底前完成", "年底前完成"}}},
+	}
+	for _, tt := range commands {
+		var got []item
+		for _, it := range Split(tt.text, SplitOptions{Command: true}) {
+			got = append(got, item{it.Task, it.Text, it.Lines})
+		}
+		if fmt.Sprintf("%#v", got) != fmt.Sprintf("%#v", tt.want) {
+			t.Errorf("Split(%q, command): got %#v, want %#v", tt.text, got, tt.want)
+		}
 	}
 	for _, tt := range tests {
-		got := Split(tt.text)
-		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
-			t.Errorf("Split(%q): got %v, want %v", tt.text, got, tt.want)
+		var got []item
+		for _, it := range Split(tt.text, SplitOptions{HashOnly: tt.hashOnly}) {
+			got = append(got, item{it.Task, it.Text, it.Lines})
+		}
+		if fmt.Sprintf("%#v", got) != fmt.Sprintf("%#v", tt.want) {
+			t.Errorf("Split(%q, hashOnly=%v): got %#v, want %#v", tt.text, tt.hashOnly, got, tt.want)
 		}
 	}
 }
