@@ -10,6 +10,7 @@ import (
 
 	"github.com/duban/duban/config"
 	"github.com/duban/duban/scheduler"
+	"github.com/duban/duban/store"
 )
 
 func cmdPlan(ctx context.Context, env *cliEnv, args []string) error {
@@ -68,15 +69,43 @@ func cmdPlan(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
-	return printPlan(env.stdout, c, p, scheduler.NewState(latest, ledger, snoozes), from, to, dept)
+	bindings, err := s.Bindings(ctx)
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	return printPlan(env.stdout, c, p, scheduler.NewState(latest, ledger, snoozes), from, to, dept, unboundCount(c, bindings))
+}
+
+// unboundCount is how many of the config's departments have no working chat in the store.
+func unboundCount(c *config.Config, bindings []store.Binding) int {
+	bound := map[string]bool{}
+	for _, b := range bindings {
+		if b.Broken == "" && b.ChatID != 0 {
+			bound[b.Department] = true
+		}
+	}
+	n := 0
+	for _, d := range c.DepartmentNames {
+		if !bound[d] {
+			n++
+		}
+	}
+	return n
 }
 
 // printPlan writes the schedule a person checks before trusting the daemon with it: per tick,
 // per department, which items at which stage, what the supervisors hear, and digest days.
-func printPlan(w io.Writer, c *config.Config, p *config.Plan, st *scheduler.State, from, to time.Time, dept string) error {
+// unbound is how many departments have no chat in the store: the plan assumes they all have
+// one (the daemon holds a department back until it is bound), and says so.
+func printPlan(w io.Writer, c *config.Config, p *config.Plan, st *scheduler.State, from, to time.Time, dept string, unbound int) error {
 	fmt.Fprintf(w, "duban plan %s to %s, %s (nudge %q, digest %q; calendar: %s)\n",
 		from.Format(time.DateOnly), to.Format(time.DateOnly), c.Timezone, c.Schedule.Nudge, c.Schedule.Digest, calendarNote(c))
 	fmt.Fprintln(w, "Assumes every department has a chat; what is done or already sent in the store stays quiet.")
+	if unbound > 0 {
+		fmt.Fprintf(w, "The store has %d of %d departments without a chat: until one is bound, the daemon sends it nothing and\n"+
+			"escalates none of its items, and tells the supervisors in one line how many departments and overdue items wait.\n",
+			unbound, len(c.DepartmentNames))
+	}
 	var ticks, messages, items, escalations, digests int
 	err := scheduler.Simulate(c, p, st, from.Add(-time.Nanosecond), to, func(ev scheduler.Event) {
 		when := ev.At.In(c.Location).Format("2006-01-02 Mon 15:04")
@@ -112,6 +141,9 @@ func printPlan(w io.Writer, c *config.Config, p *config.Plan, st *scheduler.Stat
 		if len(esc) > 0 {
 			lines = append(lines, fmt.Sprintf("  supervisors (%d): %s", len(esc), strings.Join(esc, ", ")))
 			escalations += len(esc)
+		}
+		if u := ev.Unbound; u.Key != "" && dept == "" { // only when the state knows who is bound
+			lines = append(lines, fmt.Sprintf("  supervisors: %d departments without a chat hold %d overdue items", u.Departments, u.Overdue))
 		}
 		if len(lines) == 0 {
 			return

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/duban/duban/config"
+	"github.com/duban/duban/scheduler"
 	"github.com/duban/duban/store"
 )
 
@@ -76,5 +78,52 @@ func TestPlanUsage(t *testing.T) {
 		if code != exitUsage || !strings.Contains(errOut, tt.want) {
 			t.Errorf("%v: got exit %d, %q; want 2 and %q", tt.args, code, errOut, tt.want)
 		}
+	}
+}
+
+// TestPlanNotesUnboundDepartments: the plan assumes every department has a chat, and says how
+// many have none in the store, since the daemon holds those back until they are bound.
+func TestPlanNotesUnboundDepartments(t *testing.T) {
+	path := exportConfig(t, "", "duban:")
+	note := "The store has %d of 37 departments without a chat"
+	code, out, errOut := runCLI(t, "plan", "-config", path, "-from", "2022-01-03", "-to", "2022-01-03")
+	if code != exitOK {
+		t.Fatalf("plan: exit %d: %s", code, errOut)
+	}
+	if want := fmt.Sprintf(note, 37); !strings.Contains(out, want) {
+		t.Errorf("nobody bound: plan lacks %q:\n%s", want, out)
+	}
+	if !strings.Contains(out, "#16 市教育局 overdue") {
+		t.Errorf("nobody bound: plan lacks 市教育局's escalation (it assumes every department has a chat):\n%s", out)
+	}
+
+	c, p, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := openStore(context.Background(), c, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Bind(context.Background(), store.Binding{Department: "市教育局", ChatID: -1001, BoundAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, out, _ = runCLI(t, "plan", "-config", path, "-from", "2022-01-03", "-to", "2022-01-03")
+	if want := fmt.Sprintf(note, 36); !strings.Contains(out, want) {
+		t.Errorf("市教育局 bound: plan lacks %q:\n%s", want, out)
+	}
+
+	// Given a state that knows who is bound, as the daemon's is, the plan prints the
+	// supervisors' line of numbers instead of items, once.
+	st := scheduler.NewState(nil, nil, nil)
+	st.SetBound(map[string]int64{})
+	var b strings.Builder
+	from := time.Date(2022, 1, 3, 0, 0, 0, 0, c.Location)
+	if err := printPlan(&b, c, p, st, from, from.AddDate(0, 0, 7), "", 37); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(b.String(), "supervisors: 37 departments without a chat hold "); got != 1 || strings.Contains(b.String(), " overdue, reminder") {
+		t.Errorf("nobody bound, per the state: got the line %d times (want 1) or nudges:\n%s", got, b.String())
 	}
 }

@@ -59,11 +59,14 @@ func (sc *Scheduler) digest(ctx context.Context, ps *planState, now time.Time) (
 			}
 			open++
 			item := i18n.DigestItem{Task: task.ID, Goal: task.Goal, Department: dept, DaysLeft: a.DaysLeft,
-				Status: a.Status, Percent: a.Percent, Expected: a.Expected, Until: a.SnoozedUntil}
+				Status: a.Status, Percent: a.Percent, Expected: a.Expected, Until: a.SnoozedUntil.In(s.Location)}
 			switch a.Color {
 			case Red:
 				d.Red = append(d.Red, item)
 				overdue[dept] = append(overdue[dept], task.ID)
+				if chats[dept] == 0 {
+					d.UnboundOverdue++
+				}
 			case Yellow:
 				d.Yellow = append(d.Yellow, item)
 			case Blue:
@@ -100,18 +103,22 @@ func (sc *Scheduler) digest(ctx context.Context, ps *planState, now time.Time) (
 		}
 	}
 	d.AllClear = open == 0
+	// A department without a chat is one name in Unbound, with its overdue items in the sum
+	// UnboundOverdue, as the ticks tell the supervisors: it can neither hear nor report, so
+	// listing it as overdue or silent only buries the departments that can.
 	for _, dept := range ps.cfg.DepartmentNames {
-		if ids := overdue[dept]; len(ids) > 0 {
-			d.Overdue = append(d.Overdue, i18n.DepartmentItems{Department: dept, Tasks: ids})
-		}
 		if len(perDept[dept]) == 0 {
 			continue // nothing open: not silent, just done
 		}
-		if last := lastReport[dept]; now.Sub(last) > s.StaleAfter {
-			d.Silent = append(d.Silent, i18n.SilentDepartment{Department: dept, Last: last.In(s.Location)})
-		}
 		if chats[dept] == 0 {
 			d.Unbound = append(d.Unbound, dept)
+			continue
+		}
+		if ids := overdue[dept]; len(ids) > 0 {
+			d.Overdue = append(d.Overdue, i18n.DepartmentItems{Department: dept, Tasks: ids})
+		}
+		if last := lastReport[dept]; now.Sub(last) > s.StaleAfter {
+			d.Silent = append(d.Silent, i18n.SilentDepartment{Department: dept, Last: last.In(s.Location)})
 		}
 	}
 	for dept, tasks := range perDept {

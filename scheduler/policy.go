@@ -14,10 +14,17 @@
 //	n|<task>|<department>|<period>|stale:<t>:<n>     the n-th request for an update since t (unix seconds)
 //	e|<task>|<department>|<period>|overdue           the supervisors told it is overdue
 //	e|<task>|<department>|<period>|unanswered:<t>    the supervisors told it has not answered since t
+//	u|<departments>|<items>                          the supervisors told how many departments have no chat and how many overdue items they hold
 //	d|<week>|<recipient>                             a weekly digest ("2026-W49", "supervisors")
 //	t|<schedule>|<unix>                              a tick that ran, for catch-up after downtime
 //
 // <period> is the deadline's date: a yearly task opens a new period every year.
+//
+// A department without a chat is held back: its items produce no nudges and no item-level
+// escalations, and claim no ledger key, so nothing is lost; the supervisors are told instead,
+// in one line, how many such departments hold how many overdue items, once for each pair of
+// numbers (the u| key). Once it is bound, the next tick nudges it and escalates its overdue
+// items as for any department: that is the first tick on which they count.
 package scheduler
 
 import (
@@ -69,6 +76,10 @@ type Pair struct {
 // department name for every lookup.
 type State struct {
 	tasks map[int]*taskState
+	// bound names the departments with a chat; nil until SetBound, and then every department
+	// is taken to have one, as `duban plan` assumes.
+	bound map[string]bool
+	told  map[string]bool // u| keys in the ledger: summaries of unbound departments sent
 }
 
 type taskState struct {
@@ -136,10 +147,28 @@ func (st *State) SetLatest(s store.State) {
 	ps.latest, ps.reported = s, true
 }
 
+// SetBound tells the policy which departments have a chat (a chat id not 0). Before it is
+// called, every department is taken to have one.
+func (st *State) SetBound(chats map[string]int64) {
+	st.bound = make(map[string]bool, len(chats))
+	for dept, chat := range chats {
+		if chat != 0 {
+			st.bound[dept] = true
+		}
+	}
+}
+
 // MarkSent records a ledger key as sent at a time, as Confirm does in the store; `duban plan`
-// uses it to simulate what would have gone out. Keys not about a pair (digests, ticks) are
-// not the policy's business and are ignored.
+// uses it to simulate what would have gone out. Keys not about a pair or a summary (digests,
+// ticks) are not the policy's business and are ignored.
 func (st *State) MarkSent(key string, at time.Time) {
+	if strings.HasPrefix(key, "u|") {
+		if st.told == nil {
+			st.told = map[string]bool{}
+		}
+		st.told[key] = true
+		return
+	}
 	parts := strings.SplitN(key, "|", 5)
 	if len(parts) == 5 && (parts[0] == "n" || parts[0] == "e") {
 		if id, err := strconv.Atoi(parts[1]); err == nil {
@@ -370,6 +399,15 @@ type Escalation struct {
 type Decision struct {
 	Nudges      []Due
 	Escalations []Escalation
+	Unbound     Unbound
+}
+
+// Unbound sums up what a tick holds back for departments without a chat.
+type Unbound struct {
+	Departments int    // departments without a chat that hold open items
+	Overdue     int    // their open overdue items (task × department)
+	Held        int    // their nudges that would be due if they had a chat
+	Key         string // the summary's ledger key, "u|<departments>|<overdue>"; empty when there is no overdue item or it was told
 }
 
 // Decide is the reminder policy: for every open (task, department) of the plan at now, the
@@ -384,8 +422,14 @@ type Decision struct {
 //
 // A department that has let escalate_after nudges go unanswered is named to the supervisors,
 // once until it reports again. Done pairs get nothing; snoozed pairs get no nudges.
+//
+// A department without a chat (see SetBound) gets nothing of this: its pairs are only
+// counted in Unbound, whose Key is set when they hold overdue items and the supervisors have
+// not been told these numbers yet.
 func Decide(plan *config.Plan, st *State, s Settings, now time.Time) Decision {
 	var d Decision
+	var held Decision    // what unbound departments would get: counted, then dropped
+	var unbound []string // departments without a chat that hold open items; few
 	today := dayNumber(now, s.Location)
 	for _, task := range plan.Tasks {
 		per := periodOf(task, now, s.Location, today)
@@ -400,7 +444,28 @@ func Decide(plan *config.Plan, st *State, s Settings, now time.Time) Decision {
 					}
 				}
 			}
-			decidePair(&d, task, per, dept, ps, s, now)
+			if st.bound == nil || st.bound[dept] {
+				decidePair(&d, task, per, dept, ps, s, now)
+				continue
+			}
+			open, overdue := decidePair(&held, task, per, dept, ps, s, now)
+			if !open {
+				continue
+			}
+			if !slices.Contains(unbound, dept) {
+				unbound = append(unbound, dept)
+			}
+			if overdue {
+				d.Unbound.Overdue++
+			}
+			d.Unbound.Held += len(held.Nudges)
+			held.Nudges, held.Escalations = held.Nudges[:0], held.Escalations[:0]
+		}
+	}
+	d.Unbound.Departments = len(unbound)
+	if d.Unbound.Overdue > 0 {
+		if key := unboundKey(d.Unbound.Departments, d.Unbound.Overdue); !st.told[key] {
+			d.Unbound.Key = key
 		}
 	}
 	return d
@@ -409,12 +474,14 @@ func Decide(plan *config.Plan, st *State, s Settings, now time.Time) Decision {
 // noState is a pair the store knows nothing of.
 var noState pairState
 
-func decidePair(d *Decision, task *config.Task, per period, dept string, ps *pairState, s Settings, now time.Time) {
+// decidePair adds what one pair is due to d; open and overdue say where the pair stands.
+func decidePair(d *Decision, task *config.Task, per period, dept string, ps *pairState, s Settings, now time.Time) (open, overdue bool) {
 	p := Pair{task.ID, dept}
 	a := assess(ps, per, s, now)
 	if a.Done {
-		return
+		return false, false
 	}
+	open, overdue = true, a.Overdue
 	var heap *Assessment // one copy on the heap, made only for a pair with something due
 	shared := func() *Assessment {
 		if heap == nil {
@@ -489,6 +556,7 @@ func decidePair(d *Decision, task *config.Task, per period, dept string, ps *pai
 	if !wasSent(entries, false, a.Period, stage) {
 		due(StageStale, string(stage[len("stale:"):]))
 	}
+	return
 }
 
 func nudgeKey(p Pair, period, stage string) string {
@@ -497,4 +565,10 @@ func nudgeKey(p Pair, period, stage string) string {
 
 func escalationKey(p Pair, period, stage string) string {
 	return "e|" + strconv.Itoa(p.Task) + "|" + p.Department + "|" + period + "|" + stage
+}
+
+// unboundKey is the ledger key of the line summing up departments without a chat: one per
+// pair of numbers, so the supervisors hear again only when a number changes.
+func unboundKey(departments, overdue int) string {
+	return "u|" + strconv.Itoa(departments) + "|" + strconv.Itoa(overdue)
 }

@@ -120,7 +120,9 @@ func (sc *Scheduler) load(ctx context.Context) (*State, map[string]int64, error)
 			chats[b.Department] = b.ChatID
 		}
 	}
-	return NewState(latest, ledger, snoozes), chats, nil
+	st := NewState(latest, ledger, snoozes)
+	st.SetBound(chats)
+	return st, chats, nil
 }
 
 // TickReport says what one tick did, for logs and tests.
@@ -128,13 +130,15 @@ type TickReport struct {
 	Messages    int // department messages sent
 	Items       int // items in them
 	Escalations int
-	Unbound     int // items not sent: the department has no chat
-	Failed      int // messages not delivered; their items go again next tick
+	Unbound     int  // items held back: due, but the department has no chat
+	UnboundTold bool // the supervisors were told how many departments have no chat, with how many overdue items
+	Failed      int  // messages not delivered; their items go again next tick
 }
 
 // Tick runs the policy at now and sends what is due: one message per department listing all
-// its items, most urgent first, and one escalation message to the supervisors. Every item is
-// claimed in the ledger first, so two instances never both send it.
+// its items, most urgent first, and one escalation message to the supervisors, which ends
+// with the line summing up departments without a chat when its numbers are new. Every item
+// is claimed in the ledger first, so two instances never both send it.
 func (sc *Scheduler) Tick(ctx context.Context, now time.Time) (TickReport, error) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
@@ -145,6 +149,7 @@ func (sc *Scheduler) Tick(ctx context.Context, now time.Time) (TickReport, error
 		return rep, err
 	}
 	dec := Decide(ps.plan, st, ps.settings, now)
+	rep.Unbound = dec.Unbound.Held
 
 	byDept := map[string][]Due{}
 	for _, d := range dec.Nudges {
@@ -157,8 +162,7 @@ func (sc *Scheduler) Tick(ctx context.Context, now time.Time) (TickReport, error
 		}
 		chat := chats[dept]
 		if chat == 0 {
-			rep.Unbound += len(items)
-			continue
+			continue // not reached: Decide holds back departments without a chat
 		}
 		claimed, keys, err := sc.claim(ctx, now, items)
 		if err != nil {
@@ -167,7 +171,7 @@ func (sc *Scheduler) Tick(ctx context.Context, now time.Time) (TickReport, error
 		if len(claimed) == 0 {
 			continue
 		}
-		if _, err := sc.msg.Nudge(ctx, dept, chat, nudgeItems(claimed), keys); err != nil {
+		if _, err := sc.msg.Nudge(ctx, dept, chat, nudgeItems(claimed, ps.settings.Location), keys); err != nil {
 			sc.log.Warn("nudge not sent", "department", dept, "err", err)
 			rep.Failed++
 			continue
@@ -176,9 +180,19 @@ func (sc *Scheduler) Tick(ctx context.Context, now time.Time) (TickReport, error
 		rep.Items += len(claimed)
 	}
 
-	if sup := ps.cfg.Supervisors.Chat; sup != 0 && len(dec.Escalations) > 0 {
+	if sup := ps.cfg.Supervisors.Chat; sup != 0 && (len(dec.Escalations) > 0 || dec.Unbound.Key != "") {
 		var lines []i18n.EscalationLine
 		var keys []string
+		var told bool
+		if u := dec.Unbound; u.Key != "" {
+			ok, err := sc.store.Claim(ctx, u.Key, sc.owner, now, ClaimLease)
+			if err != nil {
+				return rep, fmt.Errorf("claim %s: %w", u.Key, err)
+			}
+			if ok {
+				keys, told = append(keys, u.Key), true
+			}
+		}
 		for _, e := range dec.Escalations {
 			ok, err := sc.store.Claim(ctx, e.Key, sc.owner, now, ClaimLease)
 			if err != nil {
@@ -191,15 +205,19 @@ func (sc *Scheduler) Tick(ctx context.Context, now time.Time) (TickReport, error
 			lines = append(lines, i18n.EscalationLine{Task: e.Task.ID, Goal: e.Task.Goal, Department: e.Department, Kind: e.Kind,
 				DaysLeft: e.DaysLeft, Unanswered: e.Unanswered, Status: e.Status, Percent: e.Percent})
 		}
-		if len(lines) > 0 {
-			ids, err := sc.msg.Notify(ctx, sup, ps.texts.Escalations(lines))
+		if len(lines) > 0 || told {
+			var departments, overdue int
+			if told {
+				departments, overdue = dec.Unbound.Departments, dec.Unbound.Overdue
+			}
+			ids, err := sc.msg.Notify(ctx, sup, ps.texts.SupervisorsTick(lines, departments, overdue))
 			if err != nil {
 				sc.log.Warn("escalation not sent", "err", err)
 				rep.Failed++
 			} else if err := sc.store.Confirm(ctx, store.Sent{Keys: keys, Department: "supervisors", Stage: "escalation", ChatID: sup, MessageIDs: ids, At: now}); err != nil {
 				return rep, fmt.Errorf("confirm escalation: %w", err)
 			} else {
-				rep.Escalations = len(lines)
+				rep.Escalations, rep.UnboundTold = len(lines), told
 			}
 		}
 	}
@@ -231,12 +249,13 @@ func (sc *Scheduler) claim(ctx context.Context, now time.Time, items []Due) ([]D
 // Urgency orders items: the most overdue first, then the nearest deadline.
 func Urgency(a, b Due) int { return cmp.Compare(a.DaysLeft, b.DaysLeft) }
 
-func nudgeItems(items []Due) []i18n.NudgeItem {
+// nudgeItems are the items of a message, their deadlines in the plan's zone, where people read them.
+func nudgeItems(items []Due, loc *time.Location) []i18n.NudgeItem {
 	items = slices.Clone(items)
 	slices.SortStableFunc(items, Urgency)
 	out := make([]i18n.NudgeItem, len(items))
 	for i, d := range items {
-		out[i] = i18n.NudgeItem{Task: d.Task.ID, Goal: d.Task.Goal, Deadline: d.Deadline, DaysLeft: d.DaysLeft,
+		out[i] = i18n.NudgeItem{Task: d.Task.ID, Goal: d.Task.Goal, Deadline: d.Deadline.In(loc), DaysLeft: d.DaysLeft,
 			Stage: string(d.Stage), Color: string(d.Color), Status: d.Status, Percent: d.Percent}
 	}
 	return out

@@ -26,6 +26,7 @@ type backend interface {
 	Store
 	Bind(ctx context.Context, b store.Binding) error
 	Record(ctx context.Context, tgUpdate int64, ups []store.Update) ([]store.Update, bool, error)
+	Snooze(ctx context.Context, task int, department string, until time.Time) error
 }
 
 // eachStore runs f on the embedded store and on Redis.

@@ -15,12 +15,14 @@ type Event struct {
 	Digest      bool
 	Nudges      map[string][]Due // by department
 	Escalations []Escalation
+	Unbound     Unbound // what the supervisors hear of departments without a chat, if Key is set
 }
 
 // Simulate runs the policy over (from, to] as the daemon would — at every tick of the nudge
 // schedule (the calendar applied) and every digest — starting from st and marking what it
-// would send as sent. It assumes every department has a chat: one without gets its items once
-// it is bound. emit is called for every event, in order.
+// would send as sent. Unless st was told otherwise (SetBound), every department is taken to
+// have a chat, as `duban plan` assumes; one without would get its items once it is bound.
+// emit is called for every event, in order.
 func Simulate(c *config.Config, p *config.Plan, st *State, from, to time.Time, emit func(Event)) error {
 	nudge, err := NudgeSchedule(c.Schedule.Nudge, &c.Calendar, c.Location)
 	if err != nil {
@@ -46,7 +48,7 @@ func Simulate(c *config.Config, p *config.Plan, st *State, from, to time.Time, e
 			continue
 		}
 		d := Decide(p, st, s, tn)
-		ev := Event{At: tn, Nudges: map[string][]Due{}, Escalations: d.Escalations}
+		ev := Event{At: tn, Nudges: map[string][]Due{}, Escalations: d.Escalations, Unbound: d.Unbound}
 		for _, n := range d.Nudges {
 			ev.Nudges[n.Department] = append(ev.Nudges[n.Department], n)
 			st.MarkSent(n.Key, tn)
@@ -54,7 +56,10 @@ func Simulate(c *config.Config, p *config.Plan, st *State, from, to time.Time, e
 		for _, e := range d.Escalations {
 			st.MarkSent(e.Key, tn)
 		}
-		if len(d.Nudges) > 0 || len(d.Escalations) > 0 {
+		if d.Unbound.Key != "" {
+			st.MarkSent(d.Unbound.Key, tn)
+		}
+		if len(d.Nudges) > 0 || len(d.Escalations) > 0 || d.Unbound.Key != "" {
 			emit(ev)
 		}
 		tn = next(nudge, tn)
