@@ -4,11 +4,22 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	tgbot "github.com/go-telegram/bot"
 
 	"github.com/duban/duban/config"
 	"github.com/duban/duban/i18n"
@@ -28,11 +39,25 @@ func cmdExport(ctx context.Context, env *cliEnv, args []string) error {
 	fs, path := newFlags(env, "export", "")
 	format := fs.String("format", "json", "json or csv (UTF-8 with BOM, opens cleanly in Excel)")
 	all := fs.Bool("all", false, "every update of every department, not only the latest")
+	files := fs.String("files", "", "instead of the record, download every file attached to it into this folder\n"+
+		"(via Telegram's getFile: needs telegram.token or $TELEGRAM_BOT_TOKEN)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *format != "json" && *format != "csv" {
 		return usageError{fmt.Errorf("export: -format: want json or csv, got %q", *format)}
+	}
+	if *files != "" {
+		var both []string
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "format" || f.Name == "all" {
+				both = append(both, "-"+f.Name)
+			}
+		})
+		if len(both) > 0 {
+			return usageError{fmt.Errorf("export: -files downloads the attached files and prints no record: drop %s", strings.Join(both, " and "))}
+		}
+		return exportFiles(ctx, env, *path, *files)
 	}
 	c, p, err := config.Load(*path)
 	if err != nil {
@@ -180,7 +205,27 @@ type jsonUpdate struct {
 	Message  int          `json:"message_id"`
 	Source   store.Source `json:"source"`
 	Corrects string       `json:"corrects,omitempty"`
-	Hash     string       `json:"hash"`
+	// Attachment is the file sent with the update; absent when none was.
+	Attachment *jsonAttachment `json:"attachment,omitempty"`
+	Hash       string          `json:"hash"`
+}
+
+// jsonAttachment has every field, empty or 0 when Telegram gave none, so scripts need not
+// guess.
+type jsonAttachment struct {
+	Kind         string `json:"kind"`
+	FileID       string `json:"file_id"`
+	FileUniqueID string `json:"file_unique_id"`
+	FileName     string `json:"file_name"`
+	MimeType     string `json:"mime_type"`
+	Size         int64  `json:"size"`
+}
+
+func attachmentJSON(a *store.Attachment) *jsonAttachment {
+	if a == nil {
+		return nil
+	}
+	return &jsonAttachment{Kind: a.Kind, FileID: a.FileID, FileUniqueID: a.FileUniqueID, FileName: a.FileName, MimeType: a.MimeType, Size: a.Size}
 }
 
 func writeJSON(w io.Writer, rows []exportTask, c *config.Config) error {
@@ -202,7 +247,8 @@ func writeJSON(w io.Writer, rows []exportTask, c *config.Config) error {
 				jd.Updates = append(jd.Updates, jsonUpdate{
 					ID: u.ID, At: u.At.In(c.Location).Format(time.RFC3339), Text: u.Text,
 					Status: u.Status, Percent: u.Percent, Value: u.Value, By: u.UserName, UserID: u.UserID,
-					Chat: u.ChatID, Message: u.MessageID, Source: u.Source, Corrects: u.Corrects, Hash: u.Hash,
+					Chat: u.ChatID, Message: u.MessageID, Source: u.Source, Corrects: u.Corrects,
+					Attachment: attachmentJSON(u.Attachment), Hash: u.Hash,
 				})
 			}
 			jt.Departments = append(jt.Departments, jd)
@@ -250,7 +296,7 @@ func writeCSV(w io.Writer, rows []exportTask, c *config.Config, all bool) error 
 				}
 				if err := cw.Write([]string{
 					strconv.Itoa(r.task.ID), r.task.Area, r.task.Goal, d.name,
-					texts.StatusName(status), pct, at, u.Text, deadline, left, texts.ColorNames[string(d.color)],
+					texts.StatusName(status), pct, at, csvText(texts, u), deadline, left, texts.ColorNames[string(d.color)],
 				}); err != nil {
 					return err
 				}
@@ -259,4 +305,243 @@ func writeCSV(w io.Writer, rows []exportTask, c *config.Config, all bool) error 
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// csvText is what an update said, with the file sent with it named after the words:
+// "批复已下达 📎 用地指标批复.pdf", or "📎 图片" for a photo without a caption.
+func csvText(texts *i18n.Texts, u store.Update) string {
+	if u.Attachment == nil {
+		return u.Text
+	}
+	file := "📎 " + texts.AttachmentName(u.Attachment)
+	if u.Text == "" {
+		return file
+	}
+	return u.Text + " " + file
+}
+
+// exportFiles is `duban export -files DIR`: every file attached to the record, fetched from
+// Telegram (which keeps them; the record keeps their ids) into dir as <task>-<seq>-<name>.
+func exportFiles(ctx context.Context, env *cliEnv, configPath, dir string) error {
+	c, err := config.LoadConfig(configPath)
+	if err != nil {
+		return err
+	}
+	token := string(c.Telegram.Token)
+	if token == "" {
+		return usageError{fmt.Errorf("export -files: telegram.token is empty: set TELEGRAM_BOT_TOKEN (files are fetched from Telegram)")}
+	}
+	s, err := openStore(ctx, c, true)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	tg, err := tgbot.New(token,
+		tgbot.WithServerURL(c.APIURL()),
+		tgbot.WithSkipGetMe(),
+		tgbot.WithHTTPClient(time.Minute, &http.Client{Timeout: 30 * time.Second}),
+		tgbot.WithErrorsHandler(func(error) {}), // errors are returned, scrubbed of the token
+	)
+	if err != nil {
+		return fmt.Errorf("export -files: telegram client: %w", err)
+	}
+	f := &fileFetcher{tg: tg, token: token, http: &http.Client{Timeout: 10 * time.Minute}}
+	return downloadFiles(ctx, env.stdout, s, f, dir)
+}
+
+// errTokenRefused ends a download run: with a token Telegram refuses, no file will come.
+var errTokenRefused = errors.New("telegram refused telegram.token (401 Unauthorized)")
+
+// downloadFiles fetches the attachment of every update in r into dir, printing one line per
+// file and a count. A file that fails is reported with its update's id and the others go
+// on; the error at the end says how many failed.
+func downloadFiles(ctx context.Context, w io.Writer, r store.ChainReader, f *fileFetcher, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("export -files: %w", err)
+	}
+	tasks, err := r.Chains(ctx)
+	if err != nil {
+		return fmt.Errorf("export -files: %w", err)
+	}
+	var total, fetched, kept, failed int
+	for _, task := range tasks {
+		ups, err := r.Updates(ctx, task)
+		if err != nil {
+			return fmt.Errorf("export -files: %w", err)
+		}
+		for _, u := range ups {
+			if u.Attachment == nil {
+				continue
+			}
+			total++
+			target := filepath.Join(dir, localFileName(u))
+			n, downloaded, err := f.fetch(ctx, u.Attachment, target)
+			switch {
+			case errors.Is(err, errTokenRefused), ctx.Err() != nil:
+				return fmt.Errorf("export -files: update %s: %w", u.ID, err)
+			case err != nil:
+				failed++
+				fmt.Fprintf(w, "%s: failed: %v\n", u.ID, err)
+			case downloaded:
+				fetched++
+				fmt.Fprintf(w, "%s: %s (%d bytes)\n", u.ID, target, n)
+			default:
+				kept++
+				fmt.Fprintf(w, "%s: %s already there (%d bytes)\n", u.ID, target, n)
+			}
+		}
+	}
+	fmt.Fprintf(w, "%d attached file(s): %d downloaded, %d already there, %d failed\n", total, fetched, kept, failed)
+	if failed > 0 {
+		return fmt.Errorf("export -files: %d of %d file(s) could not be downloaded: see the lines above; run it again to retry them", failed, total)
+	}
+	return nil
+}
+
+// fileFetcher gets files from the Bot API: getFile, then the file's download URL. That URL
+// holds the token, and so do the HTTP client's errors: every error is scrubbed of it.
+type fileFetcher struct {
+	tg    *tgbot.Bot
+	token string
+	http  *http.Client
+}
+
+// fetch writes the file a describes to target and says how many bytes it has and whether it
+// was downloaded. A file already at target with the size Telegram gives is kept as it is.
+func (f *fileFetcher) fetch(ctx context.Context, a *store.Attachment, target string) (int64, bool, error) {
+	// The recorded size spares a getFile for each file a run before fetched.
+	if a.Size > 0 && sizeOf(target) == a.Size {
+		return a.Size, false, nil
+	}
+	file, err := f.tg.GetFile(ctx, &tgbot.GetFileParams{FileID: a.FileID})
+	if errors.Is(err, tgbot.ErrorUnauthorized) {
+		return 0, false, errTokenRefused
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("getFile: %w", f.scrub(err))
+	}
+	want := file.FileSize
+	if want == 0 {
+		want = a.Size
+	}
+	if want > 0 && sizeOf(target) == want {
+		return want, false, nil
+	}
+	n, err := f.download(ctx, f.tg.FileDownloadLink(file), target, want)
+	if err != nil {
+		return 0, false, fmt.Errorf("download: %w", f.scrub(err))
+	}
+	return n, true, nil
+}
+
+// download writes the body of link to target through a temporary file in the same folder,
+// so that a download cut short never looks like a file already there.
+func (f *fileFetcher) download(ctx context.Context, link, target string, want int64) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, link, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := f.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var answer struct {
+			Description string `json:"description"`
+		}
+		_ = json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&answer)
+		if resp.StatusCode == http.StatusUnauthorized {
+			return 0, errTokenRefused
+		}
+		return 0, fmt.Errorf("%s %s", resp.Status, answer.Description)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(target), ".duban-download-*")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(tmp.Name()) // after the rename, a no-op
+	n, err := io.Copy(tmp, resp.Body)
+	if err == nil && want > 0 && n != want {
+		err = fmt.Errorf("got %d bytes, Telegram said %d", n, want)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), target)
+	}
+	return n, err
+}
+
+// scrub removes the token from err's text, in every spelling a URL may give it.
+func (f *fileFetcher) scrub(err error) error {
+	if errors.Is(err, errTokenRefused) {
+		return err
+	}
+	msg := err.Error()
+	for _, t := range []string{f.token, url.PathEscape(f.token), url.QueryEscape(f.token)} {
+		msg = strings.ReplaceAll(msg, t, "<token>")
+	}
+	return errors.New(msg)
+}
+
+// sizeOf is the size of the regular file at path, -1 if there is none.
+func sizeOf(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.Mode().IsRegular() {
+		return -1
+	}
+	return fi.Size()
+}
+
+// kindExtensions name the files Telegram gives no name: photos are JPEG, voice messages
+// OGG/Opus, video notes MP4.
+var kindExtensions = map[string]string{"photo": ".jpg", "voice": ".ogg", "video_note": ".mp4", "video": ".mp4", "animation": ".mp4", "audio": ".mp3"}
+
+// localFileName is where an update's attachment goes: "<task>-<seq>-<name>", the name made
+// safe, or the kind for a file without one ("16-3-photo.jpg").
+func localFileName(u store.Update) string {
+	name := u.Attachment.FileName
+	if name == "" {
+		name = u.Attachment.Kind + kindExtensions[u.Attachment.Kind]
+	}
+	return fmt.Sprintf("%d-%d-%s", u.Task, u.Seq, safeFileName(name))
+}
+
+// maxNameBytes keeps "<task>-<seq>-<name>" within the 255 bytes file systems allow.
+const maxNameBytes = 200
+
+// safeFileName makes a sender's file name safe to create on any system: no path separators,
+// no "..", no control characters or characters Windows refuses; at most maxNameBytes, the
+// extension kept.
+func safeFileName(name string) string {
+	name = strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || unicode.IsControl(r) || strings.ContainsRune(`/\<>:"|?*`, r) {
+			return '_'
+		}
+		return r
+	}, name)
+	for strings.Contains(name, "..") {
+		name = strings.ReplaceAll(name, "..", "_")
+	}
+	name = strings.TrimSpace(name)
+	if name == "" || name == "." {
+		name = "_"
+	}
+	if len(name) > maxNameBytes {
+		ext := filepath.Ext(name)
+		if len(ext) > 16 {
+			ext = ""
+		}
+		base := name[:maxNameBytes-len(ext)]
+		for !utf8.ValidString(base) { // cut on a character, not inside one
+			base = base[:len(base)-1]
+		}
+		name = base + ext
+	}
+	return name
 }

@@ -74,6 +74,10 @@ func Normalize(ups []Update, now time.Time) ([]Update, error) {
 		u.ID, u.Seq, u.PrevHash, u.Hash = "", 0, "", ""
 		u.Percent = copyInt(u.Percent)
 		u.Value = copyFloat(u.Value)
+		if u.Attachment != nil {
+			a := *u.Attachment // the caller's struct must not change what is stored
+			u.Attachment = &a
+		}
 		out[i] = u
 	}
 	return out, nil
@@ -102,6 +106,11 @@ func validateUpdate(u Update) error {
 	case u.TelegramUpdate < 0:
 		return invalid("telegram_update", "must not be negative, got %d", u.TelegramUpdate)
 	}
+	if u.Attachment != nil {
+		if err := validateAttachment(*u.Attachment); err != nil {
+			return err
+		}
+	}
 	if u.Corrects != "" {
 		task, _, err := ParseID(u.Corrects)
 		if err != nil {
@@ -110,6 +119,34 @@ func validateUpdate(u Update) error {
 		if task != u.Task {
 			return invalid("corrects", "%q belongs to task %d, not task %d", u.Corrects, task, u.Task)
 		}
+	}
+	return nil
+}
+
+// attachmentKinds are the kinds of file Telegram sends that a report may carry.
+var attachmentKinds = map[string]bool{
+	"document": true, "photo": true, "voice": true, "video": true,
+	"audio": true, "video_note": true, "animation": true,
+}
+
+func validateAttachment(a Attachment) error {
+	switch {
+	case !attachmentKinds[a.Kind]:
+		return invalid("attachment.kind", "unknown kind %q", a.Kind)
+	case a.FileID == "":
+		return invalid("attachment.file_id", "must not be empty")
+	case !utf8.ValidString(a.FileID):
+		return invalid("attachment.file_id", "is not valid UTF-8")
+	case a.FileUniqueID == "":
+		return invalid("attachment.file_unique_id", "must not be empty")
+	case !utf8.ValidString(a.FileUniqueID):
+		return invalid("attachment.file_unique_id", "is not valid UTF-8")
+	case !utf8.ValidString(a.FileName):
+		return invalid("attachment.file_name", "is not valid UTF-8")
+	case !utf8.ValidString(a.MimeType):
+		return invalid("attachment.mime_type", "is not valid UTF-8")
+	case a.Size < 0:
+		return invalid("attachment.size", "must not be negative, got %d", a.Size)
 	}
 	return nil
 }

@@ -16,6 +16,11 @@
 // update n-1 as PrevHash, and its own Hash covers every other field. Nothing
 // is overwritten; a correction is a new update naming the one it corrects.
 //
+// A file sent with a report is kept as its Attachment: Telegram's file_id and
+// file_unique_id, name, type and size, all under the hash. The bytes stay at
+// Telegram (`duban export -files` fetches them); the hash proves which file
+// was recorded, by Telegram's file_unique_id, not what the file contains.
+//
 // The backends are store/sqlite (embedded, the default) and store/redis.
 // Both expose a concrete *Store with the same methods; store/storetest is the
 // conformance suite both must pass.

@@ -52,6 +52,19 @@ func Hash(u Update) string {
 //	telegram_update  decimal integer
 //	prev_hash        lowercase hex, or "" for the first update of a task
 //
+// An update with an attachment (a file sent with the report) has six more
+// fields after prev_hash, always all six; an update without one has none, so
+// its encoding, and every hash written before attachments were kept, is
+// unchanged:
+//
+//	attachment.kind            "document", "photo", "voice", "video", "audio",
+//	                           "video_note" or "animation"
+//	attachment.file_id         text as Telegram gave it
+//	attachment.file_unique_id  text as Telegram gave it
+//	attachment.file_name       text as sent, or "" (photos, voice)
+//	attachment.mime_type       text as Telegram gave it, or ""
+//	attachment.size            decimal integer, bytes; "0" if unknown
+//
 // Decimal integers have no "+" sign and no leading zeros. For example the
 // text "好" is written as "text=3:好\n".
 func CanonicalEncoding(u Update) []byte {
@@ -62,7 +75,7 @@ func CanonicalEncoding(u Update) []byte {
 	if u.Value != nil {
 		value = strconv.FormatFloat(*u.Value, 'f', -1, 64)
 	}
-	fields := [...]struct{ name, value string }{
+	fields := []struct{ name, value string }{
 		{"id", u.ID},
 		{"seq", strconv.FormatInt(u.Seq, 10)},
 		{"task", strconv.Itoa(u.Task)},
@@ -80,6 +93,16 @@ func CanonicalEncoding(u Update) []byte {
 		{"corrects", u.Corrects},
 		{"telegram_update", strconv.FormatInt(u.TelegramUpdate, 10)},
 		{"prev_hash", u.PrevHash},
+	}
+	if a := u.Attachment; a != nil {
+		fields = append(fields, []struct{ name, value string }{
+			{"attachment.kind", a.Kind},
+			{"attachment.file_id", a.FileID},
+			{"attachment.file_unique_id", a.FileUniqueID},
+			{"attachment.file_name", a.FileName},
+			{"attachment.mime_type", a.MimeType},
+			{"attachment.size", strconv.FormatInt(a.Size, 10)},
+		}...)
 	}
 	size := len(hashVersion) + 1
 	for _, f := range fields {

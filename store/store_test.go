@@ -136,6 +136,13 @@ func TestHashCoversEveryFieldButHash(t *testing.T) {
 				v.Set(reflect.ValueOf(intp(*p + 1)))
 			case *float64:
 				v.Set(reflect.ValueOf(floatp(*p + 0.25)))
+			case *Attachment:
+				if p != nil {
+					t.Fatalf("field %s: the sample has an attachment, want it without (see TestHashCoversEveryAttachmentField)", field.Name)
+				}
+				v.Set(reflect.ValueOf(sampleAttachment()))
+			default:
+				t.Fatalf("field %s: pointer type %T not covered by this test", field.Name, p)
 			}
 		case reflect.Struct:
 			changed.At = base.At.Add(time.Nanosecond)
@@ -152,6 +159,91 @@ func TestHashCoversEveryFieldButHash(t *testing.T) {
 		if got == baseHash {
 			t.Errorf("changing %s did not change the hash", field.Name)
 		}
+	}
+}
+
+func sampleAttachment() *Attachment {
+	return &Attachment{
+		Kind:         "document",
+		FileID:       "BQACAgUAAxkBAAIBZ2Y",
+		FileUniqueID: "AgADxQ8AAo",
+		FileName:     "用地指标批复.pdf",
+		MimeType:     "application/pdf",
+		Size:         48213,
+	}
+}
+
+// The attachment is covered field by field: an edit to any of them must show.
+func TestHashCoversEveryAttachmentField(t *testing.T) {
+	base := sampleUpdate(t)
+	base.Attachment = sampleAttachment()
+	baseHash := Hash(base)
+	typ := reflect.TypeOf(*base.Attachment)
+	for i := 0; i < typ.NumField(); i++ {
+		a := *base.Attachment
+		v := reflect.ValueOf(&a).Elem().Field(i)
+		switch v.Kind() {
+		case reflect.String:
+			v.SetString(v.String() + "x")
+		case reflect.Int64:
+			v.SetInt(v.Int() + 1)
+		default:
+			t.Fatalf("attachment field %s: kind %v not covered by this test", typ.Field(i).Name, v.Kind())
+		}
+		changed := base
+		changed.Attachment = &a
+		if Hash(changed) == baseHash {
+			t.Errorf("changing Attachment.%s did not change the hash", typ.Field(i).Name)
+		}
+	}
+	// An attachment whose every field is empty is still an attachment.
+	empty := sampleUpdate(t)
+	empty.Attachment = &Attachment{}
+	if Hash(empty) == Hash(sampleUpdate(t)) {
+		t.Errorf("got the same hash with an empty attachment and with none, want them to differ")
+	}
+}
+
+func TestCanonicalEncodingWithAttachment(t *testing.T) {
+	withoutAttachment := string(CanonicalEncoding(sampleUpdate(t)))
+	tests := []struct {
+		name string
+		a    *Attachment
+		want string // what follows prev_hash
+	}{
+		{"none", nil, ""},
+		{"document", sampleAttachment(),
+			"attachment.kind=8:document\n" +
+				"attachment.file_id=19:BQACAgUAAxkBAAIBZ2Y\n" +
+				"attachment.file_unique_id=10:AgADxQ8AAo\n" +
+				"attachment.file_name=22:用地指标批复.pdf\n" +
+				"attachment.mime_type=15:application/pdf\n" +
+				"attachment.size=5:48213\n"},
+		{"photo without name, type or size", &Attachment{Kind: "photo", FileID: "AgAC", FileUniqueID: "AQAD"},
+			"attachment.kind=5:photo\n" +
+				"attachment.file_id=4:AgAC\n" +
+				"attachment.file_unique_id=4:AQAD\n" +
+				"attachment.file_name=0:\n" +
+				"attachment.mime_type=0:\n" +
+				"attachment.size=1:0\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := sampleUpdate(t)
+			u.Attachment = tt.a
+			if got, want := string(CanonicalEncoding(u)), withoutAttachment+tt.want; got != want {
+				t.Fatalf("got encoding\n%q\nwant\n%q", got, want)
+			}
+		})
+	}
+}
+
+// A hash written before attachments existed must still verify: the encoding of an update
+// without one is pinned to the digest the earlier code produced.
+func TestHashWithoutAttachmentIsUnchanged(t *testing.T) {
+	const want = "a210a584f4e19575f76ec7b72ec0d33ef1026e4a7c3ad900ab8d7faaadb0d55d" // by the code before attachments
+	if got := Hash(sampleUpdate(t)); got != want {
+		t.Errorf("got hash %s, want %s", got, want)
 	}
 }
 
@@ -250,10 +342,20 @@ func TestNormalizeRejectsInvalidFields(t *testing.T) {
 		{"malformed corrects", func(u *Update) { u.Corrects = "x" }, "corrects"},
 		{"corrects other task", func(u *Update) { u.Corrects = "4-1" }, "corrects"},
 		{"year past 9999", func(u *Update) { u.At = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, "at"},
+		{"attachment kind empty", func(u *Update) { u.Attachment.Kind = "" }, "attachment.kind"},
+		{"attachment kind unknown", func(u *Update) { u.Attachment.Kind = "sticker" }, "attachment.kind"},
+		{"attachment file id empty", func(u *Update) { u.Attachment.FileID = "" }, "attachment.file_id"},
+		{"attachment file id utf-8", func(u *Update) { u.Attachment.FileID = "\xff" }, "attachment.file_id"},
+		{"attachment unique id empty", func(u *Update) { u.Attachment.FileUniqueID = "" }, "attachment.file_unique_id"},
+		{"attachment unique id utf-8", func(u *Update) { u.Attachment.FileUniqueID = "a\xc3" }, "attachment.file_unique_id"},
+		{"attachment file name utf-8", func(u *Update) { u.Attachment.FileName = "\xfe.pdf" }, "attachment.file_name"},
+		{"attachment mime type utf-8", func(u *Update) { u.Attachment.MimeType = "\x80" }, "attachment.mime_type"},
+		{"attachment size negative", func(u *Update) { u.Attachment.Size = -1 }, "attachment.size"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			bad := validUpdate()
+			bad.Attachment = sampleAttachment()
 			tt.edit(&bad)
 			_, err := Normalize([]Update{validUpdate(), bad}, time.Now())
 			if !errors.Is(err, ErrInvalid) {
@@ -280,6 +382,48 @@ func TestNormalize(t *testing.T) {
 	}
 	if got[0].ID != "" || got[0].Seq != 0 || got[0].PrevHash != "" || got[0].Hash != "" {
 		t.Errorf("got store-assigned fields %q %d %q %q, want them cleared", got[0].ID, got[0].Seq, got[0].PrevHash, got[0].Hash)
+	}
+}
+
+func TestNormalizeAttachment(t *testing.T) {
+	tests := []struct {
+		name string
+		a    *Attachment
+	}{
+		{"none", nil},
+		{"document", sampleAttachment()},
+		{"photo, nothing optional", &Attachment{Kind: "photo", FileID: "AgAC", FileUniqueID: "AQAD"}},
+		{"voice", &Attachment{Kind: "voice", FileID: "AwAC", FileUniqueID: "AgAD", MimeType: "audio/ogg", Size: 9000}},
+	}
+	for _, kind := range []string{"video", "audio", "video_note", "animation"} {
+		tests = append(tests, struct {
+			name string
+			a    *Attachment
+		}{kind, &Attachment{Kind: kind, FileID: "id", FileUniqueID: "uid"}})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := validUpdate()
+			in.Attachment = tt.a
+			got, err := Normalize([]Update{in}, time.Now())
+			if err != nil {
+				t.Fatalf("got error %v, want none", err)
+			}
+			if !reflect.DeepEqual(got[0].Attachment, tt.a) {
+				t.Fatalf("got attachment %+v, want %+v", got[0].Attachment, tt.a)
+			}
+			if tt.a == nil {
+				return
+			}
+			if got[0].Attachment == tt.a {
+				t.Fatalf("got the caller's attachment pointer, want a copy")
+			}
+			// What the caller does to its struct afterwards must not reach the record.
+			tt.a.FileName = "changed"
+			if got[0].Attachment.FileName == "changed" {
+				t.Errorf("got file name %q after the caller changed its struct, want the original", got[0].Attachment.FileName)
+			}
+		})
 	}
 }
 
@@ -427,6 +571,9 @@ func TestVerify(t *testing.T) {
 		}, []found{{2, 3, ProblemSeqGap}}},
 		{"tail removed", func(c chains) { c.updates[2] = c.updates[2][:2] }, []found{{2, 3, ProblemHeadMismatch}}},
 		{"whole chain removed", func(c chains) { delete(c.updates, 1) }, []found{{1, 3, ProblemHeadMismatch}}},
+		{"attachment renamed", func(c chains) { c.updates[2][0].Attachment.FileName = "改名.pdf" }, []found{{2, 1, ProblemAltered}}},
+		{"attachment removed", func(c chains) { c.updates[2][0].Attachment = nil }, []found{{2, 1, ProblemAltered}}},
+		{"attachment added", func(c chains) { c.updates[1][0].Attachment = sampleAttachment() }, []found{{1, 1, ProblemAltered}}},
 		{"record moved to another chain", func(c chains) {
 			c.updates[2] = append(c.updates[2], c.updates[1][2])
 		}, []found{{2, 3, ProblemLinkBroken}, {2, 3, ProblemHeadMismatch}}},
@@ -434,6 +581,13 @@ func TestVerify(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := buildChains(t, map[int]int{1: 3, 2: 3})
+			c.updates[2][0].Attachment = sampleAttachment()
+			c.updates[2][0].Hash = Hash(c.updates[2][0])
+			c.updates[2][1].PrevHash = c.updates[2][0].Hash
+			c.updates[2][1].Hash = Hash(c.updates[2][1])
+			c.updates[2][2].PrevHash = c.updates[2][1].Hash
+			c.updates[2][2].Hash = Hash(c.updates[2][2])
+			c.heads[2] = ChainHead{Seq: 3, Hash: c.updates[2][2].Hash}
 			tt.tamper(c)
 			problems, err := Verify(context.Background(), c)
 			if err != nil {

@@ -128,8 +128,11 @@
 // # Not emulated
 //
 //   - Every other Bot API method (they answer 404 Not Found, unlike the real API),
-//     files and media, inline mode, payments, forum topics, business connections,
-//     channels beyond the chat type, inline_message_id edits.
+//     sending media from the bot, inline mode, payments, forum topics, business
+//     connections, channels beyond the chat type and a sender_chat, inline_message_id
+//     edits. Users' files are emulated: SendDocument, SendPhoto and SendVoice deliver
+//     them, getFile and /file/bot<token>/<path> serve their bytes (files.go); SendAsChat
+//     posts as the group (an anonymous admin) or as a channel (senderchat.go).
 //   - Privacy mode: bots receive every group message.
 //   - Entities Telegram detects in the bot's own messages (URLs, hashtags...) and
 //     URL validation of text links (only tg://user?id= is special-cased).

@@ -17,9 +17,12 @@
 //	                                 (id, seq, task, department, at, chat_id,
 //	                                 message_id, user_id, user_name, text, status,
 //	                                 percent, value, source, corrects,
-//	                                 telegram_update, prev_hash, hash); percent
-//	                                 and value are absent when not given. Read
-//	                                 with XRANGE.
+//	                                 telegram_update, prev_hash, hash, and
+//	                                 attachment: the store.Attachment as JSON,
+//	                                 {"kind", "file_id", "file_unique_id",
+//	                                 "file_name", "mime_type", "size"}); percent,
+//	                                 value and attachment are absent when not
+//	                                 given. Read with XRANGE.
 //	{P}:head:<task>         hash     the chain head: seq (updates appended), hash
 //	                                 (of the last one). Verify compares the stream
 //	                                 with it to catch a removed tail.

@@ -20,8 +20,9 @@ import (
 func streamID(seq int64) string { return strconv.FormatInt(seq, 10) + "-0" }
 
 // streamValues lays an update out as stream fields, one per Update field,
-// named as in its JSON form; percent and value are absent when nil.
-func streamValues(u store.Update) []any {
+// named as in its JSON form; percent, value and attachment are absent when
+// nil. The attachment is its JSON object in one field.
+func streamValues(u store.Update) ([]any, error) {
 	v := []any{
 		"id", u.ID,
 		"seq", strconv.FormatInt(u.Seq, 10),
@@ -41,13 +42,20 @@ func streamValues(u store.Update) []any {
 	if u.Value != nil {
 		v = append(v, "value", strconv.FormatFloat(*u.Value, 'g', -1, 64))
 	}
+	if u.Attachment != nil {
+		b, err := json.Marshal(u.Attachment)
+		if err != nil {
+			return nil, fmt.Errorf("update %s: attachment: %w", u.ID, err)
+		}
+		v = append(v, "attachment", string(b))
+	}
 	return append(v,
 		"source", string(u.Source),
 		"corrects", u.Corrects,
 		"telegram_update", strconv.FormatInt(u.TelegramUpdate, 10),
 		"prev_hash", u.PrevHash,
 		"hash", u.Hash,
-	)
+	), nil
 }
 
 func decodeStream(msg goredis.XMessage) (store.Update, error) {
@@ -98,6 +106,13 @@ func decodeStream(msg goredis.XMessage) (store.Update, error) {
 			firstErr = fmt.Errorf("stream entry %s: field value: %w", msg.ID, err)
 		}
 		u.Value = &v
+	}
+	if text, ok := msg.Values["attachment"].(string); ok {
+		var a store.Attachment
+		if err := json.Unmarshal([]byte(text), &a); err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("stream entry %s: field attachment: %w", msg.ID, err)
+		}
+		u.Attachment = &a
 	}
 	return u, firstErr
 }
@@ -202,9 +217,15 @@ func (s *Store) Record(ctx context.Context, tgUpdate int64, ups []store.Update) 
 				return err
 			}
 		}
+		values := make([][]any, len(appended.Updates))
+		for i, u := range appended.Updates {
+			if values[i], err = streamValues(u); err != nil {
+				return err
+			}
+		}
 		_, err = tx.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-			for _, u := range appended.Updates {
-				p.XAdd(ctx, &goredis.XAddArgs{Stream: s.chainKey(u.Task), ID: streamID(u.Seq), Values: streamValues(u)})
+			for i, u := range appended.Updates {
+				p.XAdd(ctx, &goredis.XAddArgs{Stream: s.chainKey(u.Task), ID: streamID(u.Seq), Values: values[i]})
 			}
 			for task, head := range appended.Heads {
 				p.HSet(ctx, s.headKey(task), "seq", head.Seq, "hash", head.Hash)

@@ -107,7 +107,11 @@ func (tamper) Rewrite(tb testing.TB, b storetest.Backend, task int, seq int64, e
 				edit(&u)
 				found = true
 			}
-			p.XAdd(ctx, &goredis.XAddArgs{Stream: key, ID: msg.ID, Values: streamValues(u)})
+			values, err := streamValues(u)
+			if err != nil {
+				return err
+			}
+			p.XAdd(ctx, &goredis.XAddArgs{Stream: key, ID: msg.ID, Values: values})
 		}
 		return nil
 	})
@@ -131,8 +135,12 @@ func (tamper) Delete(tb testing.TB, b storetest.Backend, task int, seq int64) {
 func (tamper) Insert(tb testing.TB, b storetest.Backend, u store.Update) {
 	tb.Helper()
 	s := b.(*Store)
-	err := s.client.XAdd(context.Background(), &goredis.XAddArgs{
-		Stream: s.chainKey(u.Task), ID: streamID(u.Seq), Values: streamValues(u),
+	values, err := streamValues(u)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	err = s.client.XAdd(context.Background(), &goredis.XAddArgs{
+		Stream: s.chainKey(u.Task), ID: streamID(u.Seq), Values: values,
 	}).Err()
 	if err != nil {
 		tb.Fatalf("xadd: %v", err)

@@ -18,9 +18,13 @@
 // writes are queued on a mutex and reads run concurrently.
 //
 // Schema: created idempotently on Open; the schema_version table holds its
-// version (1), and a file from a newer version is refused. Tables: updates
-// (one row per update, primary key namespace+task+seq), heads (the chain
-// head per task, the index of chains), latest (derived state per task and
+// version (2), and a file from a newer version is refused. Open upgrades a
+// version 1 file in one transaction: it adds the attachment columns with
+// ALTER TABLE (its updates have no attachment); OpenReadOnly, which must not
+// write, reads a version 1 file as it is. Tables: updates (one row per
+// update, primary key namespace+task+seq; a file sent with it in the
+// attachment_* columns, attachment_kind NULL when there is none), heads (the
+// chain head per task, the index of chains), latest (derived state per task and
 // department, pointing at its last update), telegram_seen (update_ids
 // recorded, pruned after store.SeenRetention), claims, sent, ledger,
 // message_refs (the reminder ledger), bindings, codes, snoozes and settings

@@ -11,22 +11,67 @@ import (
 	"github.com/duban/duban/store"
 )
 
+// updateColumns are the columns of an update as written, in the order of
+// updateValues; attachment_kind is NULL for an update without attachment.
 const updateColumns = `task, seq, id, department, at, chat_id, message_id, user_id, user_name, text,
-	status, percent, value, source, corrects, telegram_update, prev_hash, hash`
+	status, percent, value, source, corrects, telegram_update, prev_hash, hash,
+	attachment_kind, attachment_file_id, attachment_file_unique_id, attachment_file_name,
+	attachment_mime_type, attachment_size`
+
+// updatePlaceholders are the "?" of updateColumns.
+var updatePlaceholders = strings.TrimSuffix(strings.Repeat("?, ", strings.Count(updateColumns, ",")+1), ", ")
+
+// updateValues are the values of updateColumns for u.
+func updateValues(u store.Update) []any {
+	var kind any // NULL: no attachment
+	var a store.Attachment
+	if u.Attachment != nil {
+		a = *u.Attachment
+		kind = a.Kind
+	}
+	return []any{u.Task, u.Seq, u.ID, u.Department, store.FormatTime(u.At), u.ChatID, u.MessageID,
+		u.UserID, u.UserName, u.Text, string(u.Status), nullInt(u.Percent), nullFloat(u.Value),
+		string(u.Source), u.Corrects, u.TelegramUpdate, u.PrevHash, u.Hash,
+		kind, a.FileID, a.FileUniqueID, a.FileName, a.MimeType, a.Size}
+}
+
+// updateSelect is the select list scanUpdate reads, each column prefixed with
+// alias. Without attachments (a version 1 file opened read-only) constants
+// stand in for the attachment columns, so every update reads as having none.
+func updateSelect(alias string, withAttachments bool) string {
+	var cols []string
+	for _, c := range strings.Split(updateColumns, ",") {
+		c = strings.TrimSpace(c)
+		switch {
+		case withAttachments || !strings.HasPrefix(c, "attachment_"):
+			cols = append(cols, alias+c)
+		case c == "attachment_kind":
+			cols = append(cols, "NULL")
+		case c == "attachment_size":
+			cols = append(cols, "0")
+		default:
+			cols = append(cols, "''")
+		}
+	}
+	return strings.Join(cols, ", ")
+}
 
 type scanner interface {
 	Scan(dest ...any) error
 }
 
-// scanUpdate scans the updateColumns that follow the given leading columns.
+// scanUpdate scans the columns of updateSelect that follow the given leading columns.
 func scanUpdate(row scanner, leading ...any) (store.Update, error) {
 	var u store.Update
 	var at string
 	var percent sql.NullInt64
 	var value sql.NullFloat64
+	var kind sql.NullString
+	var a store.Attachment
 	dest := append(leading, &u.Task, &u.Seq, &u.ID, &u.Department, &at, &u.ChatID, &u.MessageID,
 		&u.UserID, &u.UserName, &u.Text, (*string)(&u.Status), &percent, &value, (*string)(&u.Source),
-		&u.Corrects, &u.TelegramUpdate, &u.PrevHash, &u.Hash)
+		&u.Corrects, &u.TelegramUpdate, &u.PrevHash, &u.Hash,
+		&kind, &a.FileID, &a.FileUniqueID, &a.FileName, &a.MimeType, &a.Size)
 	if err := row.Scan(dest...); err != nil {
 		return store.Update{}, err
 	}
@@ -41,6 +86,10 @@ func scanUpdate(row scanner, leading ...any) (store.Update, error) {
 	if value.Valid {
 		v := value.Float64
 		u.Value = &v
+	}
+	if kind.Valid {
+		a.Kind = kind.String
+		u.Attachment = &a
 	}
 	return u, nil
 }
@@ -83,7 +132,7 @@ func (s *Store) Record(ctx context.Context, tgUpdate int64, ups []store.Update) 
 				s.namespace, tgUpdate).Scan(&ids)
 			if err == nil {
 				fresh = false
-				recorded, err = updatesByID(ctx, tx, s.namespace, ids)
+				recorded, err = s.updatesByID(ctx, tx, ids)
 				return err
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
@@ -159,10 +208,7 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, prepared []store.Updat
 	}
 	for _, u := range appended.Updates {
 		_, err := tx.ExecContext(ctx, `INSERT INTO updates (namespace, `+updateColumns+`)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			s.namespace, u.Task, u.Seq, u.ID, u.Department, store.FormatTime(u.At), u.ChatID, u.MessageID,
-			u.UserID, u.UserName, u.Text, string(u.Status), nullInt(u.Percent), nullFloat(u.Value),
-			string(u.Source), u.Corrects, u.TelegramUpdate, u.PrevHash, u.Hash)
+				VALUES (?, `+updatePlaceholders+`)`, append([]any{s.namespace}, updateValues(u)...)...)
 		if err != nil {
 			return nil, fmt.Errorf("insert update %s: %w", u.ID, err)
 		}
@@ -209,7 +255,7 @@ func (s *Store) markSeen(ctx context.Context, tx *sql.Tx, tgUpdate int64, record
 	return nil
 }
 
-func updatesByID(ctx context.Context, tx *sql.Tx, namespace, ids string) ([]store.Update, error) {
+func (s *Store) updatesByID(ctx context.Context, tx *sql.Tx, ids string) ([]store.Update, error) {
 	if ids == "" {
 		return nil, nil
 	}
@@ -219,8 +265,8 @@ func updatesByID(ctx context.Context, tx *sql.Tx, namespace, ids string) ([]stor
 		if err != nil {
 			return nil, err
 		}
-		u, err := scanUpdate(tx.QueryRowContext(ctx, `SELECT `+updateColumns+` FROM updates
-				WHERE namespace = ? AND task = ? AND seq = ?`, namespace, task, seq))
+		u, err := scanUpdate(tx.QueryRowContext(ctx, `SELECT `+s.selectUpdate+` FROM updates
+				WHERE namespace = ? AND task = ? AND seq = ?`, s.namespace, task, seq))
 		if err != nil {
 			return nil, fmt.Errorf("read recorded update %s: %w", id, err)
 		}
@@ -231,7 +277,7 @@ func updatesByID(ctx context.Context, tx *sql.Tx, namespace, ids string) ([]stor
 
 // Updates returns the updates of task in seq order.
 func (s *Store) Updates(ctx context.Context, task int) ([]store.Update, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+updateColumns+` FROM updates
+	rows, err := s.db.QueryContext(ctx, `SELECT `+s.selectUpdate+` FROM updates
 			WHERE namespace = ? AND task = ? ORDER BY seq`, s.namespace, task)
 	if err != nil {
 		return nil, fmt.Errorf("updates of task %d: %w", task, err)
@@ -290,17 +336,17 @@ func (s *Store) Head(ctx context.Context, task int) (string, int64, error) {
 	return hash, count, nil
 }
 
-const latestQuery = `SELECT l.status, l.status_at, l.percent, l.value, l.updates, ` + prefixedUpdateColumns + `
+// latestQuery reads the states with their last updates, in one query.
+func (s *Store) latestQuery() string {
+	return `SELECT l.status, l.status_at, l.percent, l.value, l.updates, ` + s.selectLatestUpdate + `
 	FROM latest l JOIN updates u ON u.namespace = l.namespace AND u.task = l.task AND u.seq = l.last_seq
 	WHERE l.namespace = ?`
-
-const prefixedUpdateColumns = `u.task, u.seq, u.id, u.department, u.at, u.chat_id, u.message_id, u.user_id,
-	u.user_name, u.text, u.status, u.percent, u.value, u.source, u.corrects, u.telegram_update, u.prev_hash, u.hash`
+}
 
 // Latest returns the state of every (task, department) with updates, by
 // task then department, in one query.
 func (s *Store) Latest(ctx context.Context) ([]store.State, error) {
-	states, err := s.queryStates(ctx, latestQuery+` ORDER BY l.task, l.department`, s.namespace)
+	states, err := s.queryStates(ctx, s.latestQuery()+` ORDER BY l.task, l.department`, s.namespace)
 	if err != nil {
 		return nil, fmt.Errorf("latest: %w", err)
 	}
@@ -309,7 +355,7 @@ func (s *Store) Latest(ctx context.Context) ([]store.State, error) {
 
 // LatestFor returns the states of one department, by task, in one query.
 func (s *Store) LatestFor(ctx context.Context, department string) ([]store.State, error) {
-	states, err := s.queryStates(ctx, latestQuery+` AND l.department = ? ORDER BY l.task`, s.namespace, department)
+	states, err := s.queryStates(ctx, s.latestQuery()+` AND l.department = ? ORDER BY l.task`, s.namespace, department)
 	if err != nil {
 		return nil, fmt.Errorf("latest for %s: %w", department, err)
 	}

@@ -17,8 +17,9 @@ import (
 )
 
 // schemaVersion is the version of the schema below. A file written by a
-// newer version is refused rather than misread.
-const schemaVersion = 1
+// newer version is refused rather than misread. Version 2 added the
+// attachment columns of updates; Open adds them to a version 1 file.
+const schemaVersion = 2
 
 // busyTimeout bounds how long a statement waits for a lock another
 // connection (the export reader, a checkpoint) holds.
@@ -46,6 +47,12 @@ var schema = []string{
 		telegram_update INTEGER NOT NULL,
 		prev_hash       TEXT    NOT NULL,
 		hash            TEXT    NOT NULL,
+		attachment_kind           TEXT,
+		attachment_file_id        TEXT    NOT NULL DEFAULT '',
+		attachment_file_unique_id TEXT    NOT NULL DEFAULT '',
+		attachment_file_name      TEXT    NOT NULL DEFAULT '',
+		attachment_mime_type      TEXT    NOT NULL DEFAULT '',
+		attachment_size           INTEGER NOT NULL DEFAULT 0,
 		PRIMARY KEY (namespace, task, seq)
 	)`,
 	`CREATE TABLE IF NOT EXISTS heads (
@@ -135,6 +142,20 @@ var schema = []string{
 	)`,
 }
 
+type column struct{ name, definition string }
+
+// addedColumns are the columns of updates that a version 1 file lacks, with
+// the definitions ALTER TABLE gives them: existing rows get no attachment
+// (attachment_kind NULL), as they had none.
+var addedColumns = []column{
+	{"attachment_kind", "TEXT"},
+	{"attachment_file_id", "TEXT NOT NULL DEFAULT ''"},
+	{"attachment_file_unique_id", "TEXT NOT NULL DEFAULT ''"},
+	{"attachment_file_name", "TEXT NOT NULL DEFAULT ''"},
+	{"attachment_mime_type", "TEXT NOT NULL DEFAULT ''"},
+	{"attachment_size", "INTEGER NOT NULL DEFAULT 0"},
+}
+
 // Store is the embedded store: one SQLite file, every row tagged with the
 // store's prefix.
 type Store struct {
@@ -143,6 +164,12 @@ type Store struct {
 	path      string
 	readOnly  bool
 	lock      *os.File
+
+	// selectUpdate and selectLatestUpdate are the columns an update is read
+	// from (see scanUpdate), bare and as "u." of the latest query. A
+	// read-only Store on a version 1 file, which it must not migrate, reads
+	// constants in place of the attachment columns.
+	selectUpdate, selectLatestUpdate string
 
 	// writeMu serialises this process's write transactions. The daemon is
 	// the only writer (it holds the lock file), so this replaces SQLite's
@@ -237,7 +264,46 @@ func openDB(ctx context.Context, abs, prefix string, readOnly bool) (*Store, err
 		db.Close()
 		return nil, err
 	}
+	withAttachments := true
+	if readOnly {
+		missing, err := missingColumns(ctx, db)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		withAttachments = len(missing) == 0
+	}
+	s.selectUpdate, s.selectLatestUpdate = updateSelect("", withAttachments), updateSelect("u.", withAttachments)
 	return s, nil
+}
+
+// missingColumns returns the addedColumns the updates table lacks.
+func missingColumns(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}) ([]column, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name FROM pragma_table_info('updates')`)
+	if err != nil {
+		return nil, fmt.Errorf("read columns of updates: %w", err)
+	}
+	defer rows.Close()
+	have := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("read columns of updates: %w", err)
+		}
+		have[name] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read columns of updates: %w", err)
+	}
+	var missing []column
+	for _, c := range addedColumns {
+		if !have[c.name] {
+			missing = append(missing, c)
+		}
+	}
+	return missing, nil
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -257,9 +323,30 @@ func (s *Store) migrate(ctx context.Context) error {
 			return err
 		case version.Int64 > schemaVersion:
 			return fmt.Errorf("schema version %d is newer than this build's %d: upgrade duban", version.Int64, schemaVersion)
+		case version.Int64 < schemaVersion:
+			return upgrade(ctx, tx)
 		}
 		return nil
 	})
+}
+
+// upgrade brings an older file to schemaVersion in the transaction of migrate,
+// so that a failure leaves the file as it was. CREATE TABLE IF NOT EXISTS
+// keeps an existing table as it is, so columns added since are added here.
+func upgrade(ctx context.Context, tx *sql.Tx) error {
+	missing, err := missingColumns(ctx, tx)
+	if err != nil {
+		return err
+	}
+	for _, c := range missing {
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE updates ADD COLUMN `+c.name+` `+c.definition); err != nil {
+			return fmt.Errorf("upgrade schema: add column %s: %w", c.name, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, schemaVersion); err != nil {
+		return fmt.Errorf("upgrade schema: %w", err)
+	}
+	return nil
 }
 
 func (s *Store) checkSchema(ctx context.Context) error {

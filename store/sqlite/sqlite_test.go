@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,13 +54,9 @@ func (tamper) Rewrite(tb testing.TB, b storetest.Backend, task int, seq int64, e
 			continue
 		}
 		edit(&u)
-		res, err := s.db.Exec(`UPDATE updates SET id = ?, department = ?, at = ?, chat_id = ?, message_id = ?,
-				user_id = ?, user_name = ?, text = ?, status = ?, percent = ?, value = ?, source = ?, corrects = ?,
-				telegram_update = ?, prev_hash = ?, hash = ?
-				WHERE namespace = ? AND task = ? AND seq = ?`,
-			u.ID, u.Department, store.FormatTime(u.At), u.ChatID, u.MessageID, u.UserID, u.UserName, u.Text,
-			string(u.Status), nullInt(u.Percent), nullFloat(u.Value), string(u.Source), u.Corrects,
-			u.TelegramUpdate, u.PrevHash, u.Hash, s.namespace, task, seq)
+		args := append(updateValues(u), s.namespace, task, seq)
+		res, err := s.db.Exec(`UPDATE updates SET (`+updateColumns+`) = (`+updatePlaceholders+`)
+				WHERE namespace = ? AND task = ? AND seq = ?`, args...)
 		mustAffectOne(tb, res, err)
 		return
 	}
@@ -76,11 +73,8 @@ func (tamper) Delete(tb testing.TB, b storetest.Backend, task int, seq int64) {
 func (tamper) Insert(tb testing.TB, b storetest.Backend, u store.Update) {
 	tb.Helper()
 	s := b.(*Store)
-	res, err := s.db.Exec(`INSERT INTO updates (namespace, `+updateColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.namespace, u.Task, u.Seq, u.ID, u.Department, store.FormatTime(u.At), u.ChatID, u.MessageID,
-		u.UserID, u.UserName, u.Text, string(u.Status), nullInt(u.Percent), nullFloat(u.Value),
-		string(u.Source), u.Corrects, u.TelegramUpdate, u.PrevHash, u.Hash)
+	res, err := s.db.Exec(`INSERT INTO updates (namespace, `+updateColumns+`) VALUES (?, `+updatePlaceholders+`)`,
+		append([]any{s.namespace}, updateValues(u)...)...)
 	mustAffectOne(tb, res, err)
 }
 
@@ -275,7 +269,7 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
-	if _, err := s.db.Exec(`UPDATE schema_version SET version = 2`); err != nil {
+	if _, err := s.db.Exec(`UPDATE schema_version SET version = ?`, schemaVersion+1); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -284,7 +278,7 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 		s.Close()
 		t.Fatalf("open a newer schema: got nil error, want one")
 	}
-	if !strings.Contains(err.Error(), "schema version 2 is newer") {
+	if want := fmt.Sprintf("schema version %d is newer", schemaVersion+1); !strings.Contains(err.Error(), want) {
 		t.Errorf("open a newer schema: got %q, want it to say the schema is newer", err)
 	}
 }

@@ -32,7 +32,7 @@ func fill(tb testing.TB, b Backend, department string, offset int64) snapshot {
 		withProgress(reply(1, department, department+"：一"), store.StatusInProgress, intp(40), floatp(2.5)),
 		reply(2, department, department+"：二"),
 	)
-	second := mustRecord(tb, b, 0, withCorrects(reply(1, department, department+"：更正"), "1-1"))
+	second := mustRecord(tb, b, 0, withAttachment(withCorrects(reply(1, department, department+"：更正"), "1-1"), document(department+"：更正说明.pdf")))
 	if ok, err := b.Claim(ctx, "held", department, t0, time.Hour); err != nil || !ok {
 		tb.Fatalf("claim held: got %v, %v; want true, nil", ok, err)
 	}
@@ -224,6 +224,9 @@ func populateChains(tb testing.TB, b Backend) {
 		department := []string{"市教育局", "市财政局"}[i%2]
 		u := withProgress(reply(task, department, "进展"), store.StatusInProgress, intp(i*10), nil)
 		u.At = t0.Add(time.Duration(i) * time.Minute)
+		if i == 2 { // task 3 seq 1 carries a file, for the attachment cases
+			u.Attachment = document("进展报告.pdf")
+		}
 		mustRecord(tb, b, int64(100+i), u)
 	}
 }
@@ -274,6 +277,44 @@ func testVerifyTampered(t *testing.T, s suite) {
 			task:      1,
 			want:      []found{{1, 3, store.ProblemLinkBroken}},
 			wantAfter: []found{{1, 3, store.ProblemLinkBroken}},
+		},
+		{
+			name: "attachment renamed",
+			tamper: func(tb testing.TB, b Backend) {
+				s.tamper.Rewrite(tb, b, 3, 1, func(u *store.Update) { u.Attachment.FileName = "另一份文件.pdf" })
+			},
+			task:      3,
+			want:      []found{{3, 1, store.ProblemAltered}},
+			wantAfter: []found{{3, 1, store.ProblemAltered}},
+		},
+		{
+			name: "attachment swapped for another file",
+			tamper: func(tb testing.TB, b Backend) {
+				s.tamper.Rewrite(tb, b, 3, 1, func(u *store.Update) {
+					u.Attachment.FileID, u.Attachment.FileUniqueID = "BQACAgUAAxkBAAIBcGZvdGhlcg", "AgADcA8AAphYEVZ"
+				})
+			},
+			task:      3,
+			want:      []found{{3, 1, store.ProblemAltered}},
+			wantAfter: []found{{3, 1, store.ProblemAltered}},
+		},
+		{
+			name: "attachment removed",
+			tamper: func(tb testing.TB, b Backend) {
+				s.tamper.Rewrite(tb, b, 3, 1, func(u *store.Update) { u.Attachment = nil })
+			},
+			task:      3,
+			want:      []found{{3, 1, store.ProblemAltered}},
+			wantAfter: []found{{3, 1, store.ProblemAltered}},
+		},
+		{
+			name: "attachment added",
+			tamper: func(tb testing.TB, b Backend) {
+				s.tamper.Rewrite(tb, b, 2, 2, func(u *store.Update) { u.Attachment = document("伪造的批复.pdf") })
+			},
+			task:      2,
+			want:      []found{{2, 2, store.ProblemAltered}},
+			wantAfter: []found{{2, 2, store.ProblemAltered}},
 		},
 		{
 			name:      "removed middle record",

@@ -366,3 +366,86 @@ func testTextsRoundTrip(t *testing.T, s suite) {
 		t.Errorf("verify: got %v, want no problems", got)
 	}
 }
+
+// document is an attachment with every field given, in the shapes Telegram uses.
+func document(name string) *store.Attachment {
+	return &store.Attachment{
+		Kind:         "document",
+		FileID:       "BQACAgUAAxkBAAIBZ2ZmYWtlLWZpbGUtaWQtMDAxAAJvDwACmFgRVQ",
+		FileUniqueID: "AgADbw8AAphYEVU",
+		FileName:     name,
+		MimeType:     "application/pdf",
+		Size:         48213,
+	}
+}
+
+func withAttachment(u store.Update, a *store.Attachment) store.Update {
+	u.Attachment = a
+	return u
+}
+
+func testAttachmentsRoundTrip(t *testing.T, s suite) {
+	b, _ := s.openFresh(t, "attachments")
+	const edu, fin = "市教育局", "市财政局"
+	tests := []struct {
+		name string
+		u    store.Update
+	}{
+		{"document with a caption", withAttachment(reply(1, edu, "用地指标已批复，见附件"), document("用地指标批复.pdf"))},
+		{"document without a caption", withAttachment(reply(1, edu, ""), document("九江市 2025 年度\"职教\"<方案> & 附表 👍.docx"))},
+		{"photo: no name, type or size", withAttachment(reply(1, fin, "现场照片"),
+			&store.Attachment{Kind: "photo", FileID: "AgACAgUAAxkBAAIBaGZ", FileUniqueID: "AQADxbwxG5hYEVV-"})},
+		{"voice", withAttachment(withProgress(reply(1, fin, ""), store.StatusInProgress, intp(50), nil),
+			&store.Attachment{Kind: "voice", FileID: "AwACAgUAAxkBAAIBaWZ", FileUniqueID: "AgADcA8AAphYEVU", MimeType: "audio/ogg", Size: 7_340})},
+		{"video of 2 GB", withAttachment(reply(2, edu, "验收视频"),
+			&store.Attachment{Kind: "video", FileID: "BAACAgUAAxkBAAIBamZ", FileUniqueID: "AgADcQ8AAphYEVU", FileName: "验收.mp4", MimeType: "video/mp4", Size: 2 << 30})},
+		{"long file name", withAttachment(reply(2, edu, "附件"), document(strings.Repeat("关于职业教育产教融合的报告", 20)+".pdf"))},
+		{"no attachment", reply(1, edu, "无附件的进展")},
+	}
+	var in []store.Update
+	for _, tt := range tests {
+		in = append(in, tt.u)
+	}
+	want := expectChain(in)
+	got, fresh, err := b.Record(testContext(t), 8001, in)
+	if err != nil || !fresh {
+		t.Fatalf("record: got fresh=%v, %v; want true, nil", fresh, err)
+	}
+	checkUpdates(t, "recorded", got, want)
+	for i, u := range got {
+		if (u.Attachment == nil) != (tests[i].u.Attachment == nil) {
+			t.Errorf("%s: got attachment %v, want %v", tests[i].name, u.Attachment, tests[i].u.Attachment)
+		}
+		if u.Hash != store.Hash(u) {
+			t.Errorf("%s: got hash %s, want %s", tests[i].name, u.Hash, store.Hash(u))
+		}
+	}
+	// Without an attachment the hash is what it was before attachments were kept.
+	last := want[len(want)-1]
+	plain := last
+	plain.Attachment = nil
+	if last.Attachment != nil || store.Hash(plain) != last.Hash {
+		t.Errorf("update without attachment: got attachment %v and hash %s, want none and %s", last.Attachment, last.Hash, store.Hash(plain))
+	}
+
+	checkUpdates(t, "updates of task 1", mustUpdates(t, b, 1), []store.Update{want[0], want[1], want[2], want[3], want[6]})
+	checkUpdates(t, "updates of task 2", mustUpdates(t, b, 2), []store.Update{want[4], want[5]})
+	wantStates := []store.State{
+		{Task: 1, Department: edu, Status: store.StatusNotStarted, Updates: 3, Last: want[6]},
+		{Task: 1, Department: fin, Status: store.StatusInProgress, StatusAt: want[3].At, Percent: intp(50), Updates: 2, Last: want[3]},
+		{Task: 2, Department: edu, Status: store.StatusNotStarted, Updates: 2, Last: want[5]},
+	}
+	checkStates(t, "latest", mustLatest(t, b), wantStates)
+	checkStates(t, "latest for "+fin, mustLatestFor(t, b, fin), wantStates[1:2])
+	checkStates(t, "latest for "+edu, mustLatestFor(t, b, edu), []store.State{wantStates[0], wantStates[2]})
+
+	// The dedup path gives the attachments back too.
+	again, fresh, err := b.Record(testContext(t), 8001, []store.Update{reply(1, edu, "重复投递")})
+	if err != nil || fresh {
+		t.Fatalf("record again: got fresh=%v, %v; want false, nil", fresh, err)
+	}
+	checkUpdates(t, "dedup result", again, want)
+	if got := mustVerify(t, b); len(got) != 0 {
+		t.Errorf("verify: got %v, want no problems", got)
+	}
+}

@@ -113,6 +113,7 @@ func Run(t *testing.T, open Opener, opts ...Option) {
 		{"TelegramUpdateDedup", testTelegramUpdateDedup},
 		{"ConcurrentRecord", testConcurrentRecord},
 		{"TextsRoundTrip", testTextsRoundTrip},
+		{"AttachmentsRoundTrip", testAttachmentsRoundTrip},
 		{"Claim", testClaim},
 		{"ClaimRace", testClaimRace},
 		{"ConfirmAndMessageRef", testConfirmAndMessageRef},
@@ -331,6 +332,11 @@ func show(v any) string {
 		return v.Format(time.RFC3339Nano)
 	case store.Update:
 		return "update " + v.ID
+	case *store.Attachment:
+		if v == nil {
+			return "nil"
+		}
+		return fmt.Sprintf("%+v", *v)
 	}
 	return fmt.Sprintf("%v", v)
 }
