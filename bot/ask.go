@@ -121,16 +121,8 @@ func (b *Bot) onAsk(ctx context.Context, updateID int64, cq *models.CallbackQuer
 		UserID: cq.From.ID, UserName: displayName(&cq.From), Text: t.AskChoice(choice.status),
 		Status: choice.status, Source: sourceButton, Corrects: noteID, TelegramUpdate: updateID,
 	}
-	if choice.status == store.StatusDone {
-		full := 100
-		u.Percent = &full
-	}
-	if _, _, err := b.store.Record(ctx, updateID, []store.Update{u}); err != nil {
-		if err = retry(err); IsRetry(err) {
-			return err // unanswered: the client shows it loading, and it can be pressed again
-		}
-		answer(t.CouldNotRecord())
-		return nil
+	if _, ok, err := b.recordPress(ctx, updateID, u, answer); !ok {
+		return err
 	}
 	answer(t.ButtonRecorded(choice.status))
 	b.markAsked(ctx, m, noteID, choice.code)

@@ -118,17 +118,9 @@ func (b *Bot) onButton(ctx context.Context, updateID int64, cq *models.CallbackQ
 		UserID: cq.From.ID, UserName: displayName(&cq.From), Text: t.Button(status),
 		Status: status, Source: sourceButton, TelegramUpdate: updateID,
 	}
-	if status == store.StatusDone {
-		full := 100
-		u.Percent = &full
-	}
-	recorded, _, err := b.store.Record(ctx, updateID, []store.Update{u})
-	if err != nil {
-		if err = retry(err); IsRetry(err) {
-			return err // not answered: Telegram shows the button as still loading, then it can be pressed again
-		}
-		answer(t.CouldNotRecord())
-		return nil
+	recorded, ok, err := b.recordPress(ctx, updateID, u, answer)
+	if !ok {
+		return err
 	}
 	answer(t.ButtonRecorded(status))
 	if _, err := b.tg.EditMessageReplyMarkup(ctx, &tgbot.EditMessageReplyMarkupParams{
@@ -139,4 +131,24 @@ func (b *Bot) onButton(ctx context.Context, updateID int64, cq *models.CallbackQ
 	ids := b.reply(ctx, m, t.ButtonInviteDetails(taskID, recorded[0].Status))
 	b.index(ctx, m.Chat.ID, binding.Department, []int{taskID}, ids, stageAck)
 	return nil
+}
+
+// recordPress records what a button press says; a press on 已完成 counts as 100%. When it is
+// not recorded, ok is false and either err asks for the update again (the press is left
+// unanswered: Telegram shows the button loading, and it can be pressed again) or the press was
+// answered with the refusal.
+func (b *Bot) recordPress(ctx context.Context, updateID int64, u store.Update, answer func(string)) (recorded []store.Update, ok bool, err error) {
+	if u.Status == store.StatusDone {
+		full := 100
+		u.Percent = &full
+	}
+	recorded, _, err = b.store.Record(ctx, updateID, []store.Update{u})
+	if err != nil {
+		if err = retry(err); IsRetry(err) {
+			return nil, false, err
+		}
+		answer(b.state().texts.CouldNotRecord())
+		return nil, false, nil
+	}
+	return recorded, true, nil
 }

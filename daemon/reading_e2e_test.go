@@ -53,11 +53,8 @@ func TestNeverDoneOnTrouble(t *testing.T) {
 	corpus := notDoneCorpus(t)
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
-			tg := newFakeTelegram(t)
-			c, p := testConfig(t, tg)
-			st, _ := be.open(t)
-			r := startRig(t, tg, c, p, st)
-			r.bindByInvite(t, "市教育局", eduGroup)
+			r := boundRig(t, be)
+			tg := r.tg
 
 			sent := r.nudge(t, "市教育局", eduGroup.ID, 19)
 			acked := func() int { return r.countText(eduGroup.ID, "已记录 #") }
@@ -106,11 +103,8 @@ func TestNeverDoneOnTrouble(t *testing.T) {
 func TestAskWhenUnsure(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
-			tg := newFakeTelegram(t)
-			c, p := testConfig(t, tg)
-			st, _ := be.open(t)
-			r := startRig(t, tg, c, p, st)
-			r.bindByInvite(t, "市教育局", eduGroup)
+			r := boundRig(t, be)
+			tg := r.tg
 
 			sent := r.nudge(t, "市教育局", eduGroup.ID, 16)
 			tg.Reply(eduGroup, clerk, sent.MessageIDs[0], "12月底前完成")
@@ -198,11 +192,8 @@ func TestAskWhenUnsure(t *testing.T) {
 func TestRepliesKeepTheirTask(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
-			tg := newFakeTelegram(t)
-			c, p := testConfig(t, tg)
-			st, _ := be.open(t)
-			r := startRig(t, tg, c, p, st)
-			r.bindByInvite(t, "市教育局", eduGroup)
+			r := boundRig(t, be)
+			tg := r.tg
 
 			// "10 月底前完成" under the acknowledgement of #22 is about #22, not #10.
 			tg.Send(eduGroup, clerk, "/report 22 进行中 40%")

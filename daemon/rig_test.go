@@ -271,6 +271,18 @@ func newFakeTelegram(tb testing.TB, opts ...telegramtest.Option) *telegramtest.S
 	return tg
 }
 
+// boundRig starts a daemon against the fake Bot API on a fresh store of be, with 市教育局's
+// group bound by invite: where most tests of a department's chat begin.
+func boundRig(tb testing.TB, be backend) *rig {
+	tb.Helper()
+	tg := newFakeTelegram(tb)
+	c, p := testConfig(tb, tg)
+	st, _ := be.open(tb)
+	r := startRig(tb, tg, c, p, st)
+	r.bindByInvite(tb, "市教育局", eduGroup)
+	return r
+}
+
 // bindByInvite binds a department's group as an admin does: /invite in a private chat, then
 // the deep link adds the bot to the group.
 func (r *rig) bindByInvite(tb testing.TB, dept string, chat telegramtest.Chat) {

@@ -29,17 +29,14 @@ func (r *rig) shortMetric(tb testing.TB, id int) string {
 func TestMetricsTellTasksApart(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
-			tg := newFakeTelegram(t)
-			c, p := testConfig(t, tg)
-			st, _ := be.open(t)
-			r := startRig(t, tg, c, p, st)
-			r.bindByInvite(t, "市教育局", eduGroup)
+			r := boundRig(t, be)
+			tg := r.tg
 			m24, m25 := r.shortMetric(t, 24), r.shortMetric(t, 25)
 			if m24 == m25 {
 				t.Fatalf("ShortMetric: got %q for both #24 and #25, want them different", m24)
 			}
-			t24, _ := p.Task(24)
-			t25, _ := p.Task(25)
+			t24, _ := r.plan.Task(24)
+			t25, _ := r.plan.Task(25)
 			if t24.Goal != t25.Goal {
 				t.Fatalf("the plan: got goals %q and %q, want #24 and #25 to share one", t24.Goal, t25.Goal)
 			}
@@ -78,11 +75,8 @@ func TestMetricsTellTasksApart(t *testing.T) {
 func TestTickNudgeWithMetricsFits(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
-			tg := newFakeTelegram(t)
-			c, p := testConfig(t, tg)
-			st, _ := be.open(t)
-			r := startRig(t, tg, c, p, st)
-			r.bindByInvite(t, "市教育局", eduGroup)
+			r := boundRig(t, be)
+			tg := r.tg
 			if _, err := r.d.Scheduler().Tick(context.Background(), time.Date(2026, 12, 1, 9, 0, 0, 0, cst)); err != nil {
 				t.Fatal(err)
 			}
@@ -209,11 +203,8 @@ func TestSnoozeCapped(t *testing.T) {
 func TestStatusShowsAttachment(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
-			tg := newFakeTelegram(t)
-			c, p := testConfig(t, tg)
-			st, _ := be.open(t)
-			r := startRig(t, tg, c, p, st)
-			r.bindByInvite(t, "市教育局", eduGroup)
+			r := boundRig(t, be)
+			tg, st := r.tg, r.store
 			ctx := context.Background()
 			for i, u := range []store.Update{
 				{Task: 16, Department: "市教育局", Text: "已报批 <附件>", Status: store.StatusInProgress,
