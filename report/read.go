@@ -38,6 +38,7 @@ const (
 // reading is what the clauses of a text say, before they are weighed.
 type reading struct {
 	blocked, notStarted, inProgress bool
+	pending                         bool // a clause takes back part of it: "但验收尚未进行"
 	done                            bool // a certain, whole-task completion
 	notDone                         bool // completion negated, ahead, nearly or of a part
 	doubts                          []Doubt
@@ -74,6 +75,7 @@ var (
 	// completionWords are mentions of completion. Noun uses (完成率, 完成时限) are not.
 	completionWords = words(
 		"完成", "办结", "完工", "竣工", "建成", "落实到位", "落实完毕", "通过验收", "完毕",
+		"做完", "办完", "干完", "搞定",
 		"done", "completed", "complete", "finished", "finish", "accomplished",
 	)
 	// Before a difficulty word: it is denied or overcome ("没有困难", "克服困难").
@@ -110,15 +112,23 @@ var (
 		"partly", "partially", "mostly", "half"}
 	// A hedge: ask ("基本完成", "初步完成").
 	hedges = []string{"基本", "初步", "大体上", "largely", "basically", "substantially"}
+	// A guess anywhere before the word: ask ("我理解是已经完成了", "应该是完成了").
+	guesses = words("我理解", "理解是", "应该是", "可能", "估计", "大概", "好像", "似乎", "据了解", "据说", "听说", "大约",
+		"i think", "i believe", "probably", "maybe", "perhaps", "should be", "seems", "seem to")
+	// A clause opening with these takes back some of a completion said before it ("已完成，但验收
+	// 尚未进行", "已完成（待审计）", "已完成，还有部分资料需要补充"): done and not done, so ask.
+	pendings = []string{"但是", "但", "不过", "然而", "只是", "可是", "仍有", "还有", "尚有", "仍需", "尚需", "还需", "需要", "需",
+		"尚待", "有待", "待", "尚未", "还未", "仍未", "还没", "未", "but", "however", "still", "pending", "except"}
 	// Past: 已 directly before the word, possibly with a date between ("已于10月底完成").
 	pasts = []string{"已经", "业已", "已", "has been", "have been", "was", "were", "has", "have", "already"}
 	// Adverbs that change nothing, stripped to find what governs the word.
-	neutral = []string{"全部", "全面", "全都", "均", "都", "皆", "全", "也", "早", "刚刚", "刚", "顺利地", "已全部", "办理", "圆满", "顺利", "按期", "按时", "如期", "提前", "超额", "按要求",
+	neutral = []string{"全部", "全面", "全都", "均", "都", "皆", "全", "也", "早就", "就", "早", "刚刚", "刚", "顺利地", "已全部", "办理", "圆满", "顺利", "按期", "按时", "如期", "提前", "超额", "按要求",
 		"按计划", "高质量", "基本上", "successfully", "fully", "all", "now", "been", "is", "are", "be", "the", "on time", "ahead of schedule"}
 	// Subjects and objects that stand for the whole task.
 	wholeWords = []string{"任务", "工作", "全部", "所有", "各项", "全年", "年度", "目标", "本项", "该项", "此项", "这项", "建设",
-		"验收", "整改", "办理", "项目", "既定", "相关", "上述", "以上", "指标", "达标", "本任务", "该任务", "全部任务",
-		"task", "tasks", "work", "it", "all", "everything", "this", "we", "i", "i'm", "we're", "i am", "we are", "i've", "we've", "project", "target", "targets", "goal"}
+		"验收", "整改", "办理", "项目", "工程", "既定", "完成率", "完成情况", "情况", "状态", "进展", "进度", "整体", "总体",
+		"完成", "完工", "竣工", "办结", "建成", "落实", "相关", "上述", "以上", "指标", "达标", "本任务", "该任务", "全部任务",
+		"task", "tasks", "work", "it", "all", "everything", "complete", "completed", "done", "finished", "status", "progress", "this", "we", "i", "i'm", "we're", "i am", "we are", "i've", "we've", "project", "target", "targets", "goal"}
 	// Subjects and objects that are a part of the task: in progress ("一期已完成").
 	partWords = []string{"一期", "首期", "第一期", "第一批", "首批", "第一阶段", "一阶段", "初期", "其中", "阶段性", "第一步",
 		"phase 1", "phase one", "first phase", "part of", "some"}
@@ -128,7 +138,8 @@ var (
 )
 
 // Dates and times that lead a completion ("10 月底前", "2027年", "年底前", "by October").
-var dateRe = regexp.MustCompile(`(?:\d{2,4}\s*年\s*)?\d{1,2}\s*月\s*(?:\d{1,2}\s*[日号])?|\d{2,4}\s*年|\d{1,2}\s*[日号]|` +
+var dateRe = regexp.MustCompile(`(?:\d{2,4}\s*年\s*)?\d{1,2}\s*月(?:份)?\s*(?:\d{1,2}\s*[日号])?|\d{2,4}\s*年|\d{1,2}\s*[日号]|` +
+	`[一二三四五六七八九十两\d]+\s*个?\s*(?:月|天|周|星期|工作日)|` +
 	`年底|年末|年内|年中|年初|月底|月末|月初|月中|上旬|中旬|下旬|上半年|下半年|[一二三四1-4]\s*季度|本月|下月|本周|下周|近期|近日|近期内|` +
 	`上月|上周|去年|前不久|日前|此前|昨天|今天|前天|上午|下午|晚上|今日|昨日|底|初|末|前|以前|之前|之内|内|于|在|` +
 	`\b(?:by|before|in|on|at|end of|by the end of|the end of)\b|` +
@@ -268,7 +279,7 @@ func cut(s string, seps string) (pieces []string, ends []rune) {
 
 const (
 	sentenceSeps = "。；;！!？?\n"
-	clauseSeps   = "，,、.…"
+	clauseSeps   = "，,、.…（）()"
 )
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
@@ -292,6 +303,9 @@ func read(lower string, taskText string) reading {
 func (r *reading) readClause(c string, taskText string) {
 	if c == "" {
 		return
+	}
+	if hasPrefixAny(c, pendings) && !deniesTrouble(c) {
+		r.pending = true
 	}
 	masked := c
 	mask := func(sp [2]int) {
@@ -332,6 +346,17 @@ func (r *reading) readClause(c string, taskText string) {
 func isQuestion(sentence string, end rune) bool {
 	t := strings.TrimSpace(sentence)
 	return end == '?' || end == '？' || strings.HasSuffix(t, "吗") || strings.HasSuffix(t, "么") || strings.HasSuffix(t, "呢")
+}
+
+// deniesTrouble reports a clause that opens by denying a difficulty ("未遇到困难"): no
+// taking back.
+func deniesTrouble(c string) bool {
+	for _, sp := range blockedWords.spans(c) {
+		if denied(c[:sp[0]], c[sp[1]:]) {
+			return true
+		}
+	}
+	return false
 }
 
 // denied reports a difficulty that is denied before it or resolved after it.
@@ -413,30 +438,35 @@ func (r *reading) readCompletion(c string, m [2]int, taskText string) {
 		return
 	}
 
-	// Strip the neutral adverbs right before the word to see what governs it.
+	if guesses.contains(before) {
+		r.doubts = append(r.doubts, DoubtMostly)
+		return
+	}
+
+	// Strip the neutral adverbs right before the word to see what governs it, and look for a
+	// past marker over dates and adverbs ("已于10月底完成", "已提前一个月完成").
 	gov := stripTrailing(before, neutral)
 	past := false
-	if g, ok := trimSuffixAny(gov, pasts); ok {
-		past, gov = true, stripTrailing(g, neutral)
-	} else if g, ok := trimDates(gov); ok {
-		// "已于10月底完成": a date between 已 and the word is still past.
-		if g2, ok := trimSuffixAny(stripTrailing(g, neutral), pasts); ok {
-			past, gov = true, stripTrailing(g2, neutral)+gov[len(g):]
+	for probe := gov; ; {
+		if g, ok := trimSuffixAny(probe, pasts); ok {
+			past, gov = true, stripTrailing(g, neutral)+gov[len(probe):]
+			break
 		}
+		// One date at a time, then adverbs: "提前" must not lose its 前 to the dates.
+		next, _ := trimDateSuffix(probe)
+		if next = stripTrailing(next, neutral); next == probe {
+			break
+		}
+		probe = next
 	}
 	if strings.HasPrefix(after, "了") && !past {
 		// "完成了" is past, unless it is ahead ("快完成了") — checked below.
 		past = true
-		after = strings.TrimPrefix(after, "了")
 	}
 	after = strings.TrimLeft(strings.TrimPrefix(after, "了"), " ")
 
 	if hasFutureMarker(gov, before, past) {
 		r.notDone = true
-		return
-	}
-	if isHundred { // "进度100%": the label is no subject
-		r.done, r.full = true, true
 		return
 	}
 	if g, ok := trimSuffixAny(gov, partialBefore); ok {
@@ -475,7 +505,7 @@ func (r *reading) readCompletion(c string, m [2]int, taskText string) {
 		r.doubts = append(r.doubts, DoubtDate)
 		return
 	}
-	r.done = true
+	r.done, r.full = true, isHundred
 }
 
 // negated reports a plain negation governing the word: 未/没/尚未/not near its end.
@@ -515,10 +545,15 @@ const (
 // objectKind reads what follows a completion word: nothing or the whole task, a share of it
 // (一半, 三分之二, 大部分), or a step of it (招标, 前期调研).
 func objectKind(after, taskText string) objKind {
-	after = strings.TrimLeft(after, " 的")
-	obj := leadingWords(after)
-	if obj == "" || percentRe.MatchString(obj) && percentRe.FindStringIndex(obj)[0] == 0 || strings.HasPrefix(obj, "百分之") {
-		return kindWhole // a percent: the percent decides
+	obj := cleanPhrase(leadingWords(after))
+	if obj == "" {
+		return kindWhole
+	}
+	// "完工并通过验收": a second completion follows; it is read on its own.
+	for _, and := range []string{"并且", "并", "且", "和", "及"} {
+		if rest, ok := strings.CutPrefix(obj, and); ok && (completionWords.endsIn(firstWord(rest)) || hasPrefixAny(rest, completionWords.chinese)) {
+			return kindWhole
+		}
 	}
 	if fraction(obj) != nil || hasPrefixAny(obj, partialBefore) || hasPrefixAny(obj, partWords) {
 		return kindPart
@@ -534,13 +569,53 @@ func objectKind(after, taskText string) objKind {
 	return wholeOrStep(obj, taskText)
 }
 
+// cleanPhrase drops what names no thing from a subject or object: a percent (the percent
+// decides: "完成100%的前期工作" is about 前期工作), particles (完成啦), marks (已完成✅).
+func cleanPhrase(s string) string {
+	s = percentLabelRe.ReplaceAllString(s, "")
+	s = strings.TrimFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '#' })
+	for {
+		t := strings.TrimLeft(s, "的了啦啊呀哈喽咯哦嘛 ")
+		if t == s {
+			return s
+		}
+		s = t
+	}
+}
+
+var percentLabelRe = regexp.MustCompile(`\d{1,3}(?:\.\d+)?\s*%|百分之[零〇一二两三四五六七八九十百\d]+`)
+
+func firstWord(s string) string {
+	if f := strings.Fields(s); len(f) > 0 {
+		return f[0]
+	}
+	return ""
+}
+
 // subjectOf strips from the text before a completion word what does not name the thing
 // completed: time fillers, dates, the reporter. It reports whether a date was there.
 func subjectOf(gov string) (string, bool) {
+	// What a completion read before it in the clause says is its own ("完工并通过验收").
+	if i := strings.LastIndexByte(gov, 0); i >= 0 {
+		if rest := gov[i+1:]; hasPrefixAny(strings.TrimSpace(rest), []string{"并", "且", "和", "及"}) {
+			gov = strings.TrimLeft(rest, "并且和及 ")
+		} else {
+			gov = strings.ReplaceAll(gov, "\x00", "") // "前期工作完成100%": the subject stands before both
+		}
+	}
 	// Fillers first: "目前" ends in 前, which is also a date's word.
 	s := strings.TrimSpace(fillerRe.ReplaceAllString(gov, ""))
-	s, dated := trimDates(s)
-	s = strings.TrimSpace(s)
+	dated := false
+	for {
+		t, d := trimDateSuffix(stripTrailing(s, neutral))
+		t = strings.TrimSpace(t)
+		dated = dated || d
+		if t == s {
+			break
+		}
+		s = t
+	}
+	s = cleanPhrase(s)
 	s = strings.TrimSpace(fillerRe.ReplaceAllString(s, ""))
 	if d := dateRe.ReplaceAllString(s, ""); d != s {
 		if strings.TrimSpace(strings.Trim(d, " :")) == "" {
@@ -590,7 +665,7 @@ func wholeOrStep(s, taskText string) objKind {
 				rest, trimmed = strings.TrimPrefix(rest, w), true
 			}
 		}
-		rest = strings.Trim(rest, " 的和及与")
+		rest = strings.Trim(rest, " 的和及与已该本此这")
 		if !trimmed {
 			break
 		}
@@ -773,9 +848,11 @@ func (r reading) status(percent *int) (store.Status, Doubt) {
 		return store.StatusBlocked, DoubtNone
 	case r.notStarted && !r.inProgress && !r.done && !r.notDone && percent == nil:
 		return store.StatusNotStarted, DoubtNone
+	case percent != nil && *percent == 0 && !r.inProgress && !r.done:
+		return store.StatusNotStarted, DoubtNone
 	case percent != nil && *percent < 100:
 		return store.StatusInProgress, DoubtNone
-	case r.done && (r.notDone || r.inProgress || r.notStarted):
+	case r.done && (r.notDone || r.inProgress || r.notStarted || r.pending):
 		return "", DoubtMixed
 	case r.done && containsDoubt(r.doubts, DoubtMostly):
 		return "", DoubtMostly

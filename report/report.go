@@ -33,13 +33,13 @@ type Item struct {
 	Lines string
 }
 
-// A task number starts a line: "#12 …", "12 …", "12、13 …", "#12#13 …" or "第12项 …". A bare
+// A task number (1 or more: 0 is no task) starts a line: "#12 …", "12 …", "12、13 …", "#12#13 …" or "第12项 …". A bare
 // number must be followed by a space or punctuation so that "60%" or "2022年" is not a task,
 // and is not a task when a unit or a date follows it ("10 月底前完成", "3 个", "10/31").
 var (
-	leadRe   = regexp.MustCompile(`^\s*(?:第\s*)?#?\s*(\d{1,5})\s*(?:项)?(?:[\s,，.。、:：;；)）]|$)`)
-	hashRe   = regexp.MustCompile(`^\s*#\s*(\d{1,5})`)
-	bareList = regexp.MustCompile(`^\s*(\d{1,5})\s*[、,，/]\s*`)
+	leadRe   = regexp.MustCompile(`^\s*(?:第\s*)?#?\s*([1-9]\d{0,4})\s*(?:项)?(?:[\s,，.。、:：;；)）]|$)`)
+	hashRe   = regexp.MustCompile(`^\s*#\s*([1-9]\d{0,4})`)
+	bareList = regexp.MustCompile(`^\s*([1-9]\d{0,4})\s*[、,，/]\s*`)
 	// What follows a number that makes it a quantity or a date, not a task.
 	unitAfterRe = regexp.MustCompile(`^\s*(?:[月日年号天个周所家人名万元亿%％]|[.．:：/\-]\s*\d)`)
 )
@@ -160,6 +160,7 @@ func merge(items []Item) []Item {
 
 var (
 	percentRe   = regexp.MustCompile(`(\d{1,3}(?:\.\d+)?)\s*[%％]`)
+	growthRe    = regexp.MustCompile(`超额|超出|高出|增长|增加|提高|提升|同比|环比|下降|减少|降低`)
 	cnPercentRe = regexp.MustCompile(`百分之([零〇一二两三四五六七八九十百\d]+)`)
 	// A percent right after one of these words is the metric's value, not progress.
 	metricWordRe = regexp.MustCompile(`(?:比例|占比|达到|达|为)\s*(\d+(?:\.\d+)?)\s*[%％]`)
@@ -202,13 +203,19 @@ func Parse(text string, task *config.Task) Parsed {
 	return p
 }
 
+// percent is the first percent of progress in s. A percent of growth or surplus
+// ("超额完成12%", "同比增长5%") is not progress.
 func percent(s string) (int, bool) {
-	if m := percentRe.FindStringSubmatch(s); m != nil {
-		f, err := strconv.ParseFloat(m[1], 64)
+	for _, m := range percentRe.FindAllStringSubmatchIndex(s, -1) {
+		if lead := []rune(s[:m[0]]); growthRe.MatchString(string(lead[max(0, len(lead)-6):])) {
+			continue
+		}
+		f, err := strconv.ParseFloat(s[m[2]:m[3]], 64)
 		if err == nil && f >= 0 && f <= 100 {
 			// Rounded down: 99.5% is not done.
 			return int(f), true
 		}
+		break
 	}
 	if m := cnPercentRe.FindStringSubmatch(s); m != nil {
 		if n, ok := chineseNumber(m[1]); ok && n <= 100 {
