@@ -7,7 +7,6 @@ import (
 	"time"
 )
 
-
 // FuzzParseDuration: a duration read is positive and reads back from its own String.
 func FuzzParseDuration(f *testing.F) {
 	for _, s := range []string{"30d", "2w", "36h", "90m", "1d12h", "0d", "-1h", "7", "1w2d3h4m5s", "9999999999w"} {
