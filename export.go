@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,6 +23,7 @@ import (
 	"github.com/duban/duban/config"
 	"github.com/duban/duban/i18n"
 	"github.com/duban/duban/scheduler"
+	"github.com/duban/duban/sender"
 	"github.com/duban/duban/store"
 )
 
@@ -295,8 +295,8 @@ func writeCSV(w io.Writer, rows []exportTask, c *config.Config, all bool) error 
 					pct = strconv.Itoa(*percent)
 				}
 				if err := cw.Write([]string{
-					strconv.Itoa(r.task.ID), r.task.Area, r.task.Goal, d.name,
-					texts.StatusName(status), pct, at, csvText(texts, u), deadline, left, texts.ColorNames[string(d.color)],
+					strconv.Itoa(r.task.ID), csvCell(r.task.Area), csvCell(r.task.Goal), csvCell(d.name),
+					texts.StatusName(status), pct, at, csvCell(csvText(texts, u)), deadline, left, texts.ColorNames[string(d.color)],
 				}); err != nil {
 					return err
 				}
@@ -305,6 +305,17 @@ func writeCSV(w io.Writer, rows []exportTask, c *config.Config, all bool) error 
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// csvCell keeps a spreadsheet from running a text cell as a formula: a cell that begins with
+// = + - @, a tab or a carriage return (OWASP's list) gets a leading ', which Excel,
+// LibreOffice and Sheets read as "this is text". Only text cells go through it: numbers such
+// as -3 days left must stay numbers. The JSON export keeps the words exactly.
+func csvCell(s string) string {
+	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+		return "'" + s
+	}
+	return s
 }
 
 // csvText is what an update said, with the file sent with it named after the words:
@@ -336,12 +347,7 @@ func exportFiles(ctx context.Context, env *cliEnv, configPath, dir string) error
 		return err
 	}
 	defer s.Close()
-	tg, err := tgbot.New(token,
-		tgbot.WithServerURL(c.APIURL()),
-		tgbot.WithSkipGetMe(),
-		tgbot.WithHTTPClient(time.Minute, &http.Client{Timeout: 30 * time.Second}),
-		tgbot.WithErrorsHandler(func(error) {}), // errors are returned, scrubbed of the token
-	)
+	tg, err := sender.NewTelegram(token, c.APIURL(), nil) // errors are returned, scrubbed of the token
 	if err != nil {
 		return fmt.Errorf("export -files: telegram client: %w", err)
 	}
@@ -477,17 +483,8 @@ func (f *fileFetcher) download(ctx context.Context, link, target string, want in
 	return n, err
 }
 
-// scrub removes the token from err's text, in every spelling a URL may give it.
-func (f *fileFetcher) scrub(err error) error {
-	if errors.Is(err, errTokenRefused) {
-		return err
-	}
-	msg := err.Error()
-	for _, t := range []string{f.token, url.PathEscape(f.token), url.QueryEscape(f.token)} {
-		msg = strings.ReplaceAll(msg, t, "<token>")
-	}
-	return errors.New(msg)
-}
+// scrub removes the token from err's text: the one scrubber the daemon uses too.
+func (f *fileFetcher) scrub(err error) error { return sender.Scrub(err, f.token) }
 
 // sizeOf is the size of the regular file at path, -1 if there is none.
 func sizeOf(path string) int64 {

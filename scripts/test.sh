@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # scripts/test.sh — run every check and test duban has, on any machine with Go and Debian.
 #
-# It needs a Redis for the store tests. It uses $REDIS_URL if that answers, else a server on
-# 127.0.0.1:6379 if one answers, else it starts a throwaway redis-server on a free port
+# It needs a Redis for the store tests. It uses the one $REDIS_URL names (and fails if that
+# does not answer), else it starts a throwaway redis-server of its own on a free port
 # (installing Debian's redis-server package first if the binary is missing and it runs as
-# root) and stops it at the end. With CI=true a missing Redis fails the run; it never skips.
+# root) and stops it at the end. It never uses a server it did not start that REDIS_URL does
+# not name: one answering on 127.0.0.1:6379 is somebody's own Redis, with their data in db 0.
+# The tests write only under prefixes of their own (test:<random>:), and delete them.
+# With CI=true a missing Redis fails the run; it never skips.
 #
 #   scripts/test.sh            vet, gofmt, go test -race ./... (short: under 10 minutes)
 #   DUBAN_LONG=1 scripts/test.sh   also the long soak and load runs
@@ -14,15 +17,19 @@ cd "$(dirname "$0")/.."
 
 log() { printf '== %s\n' "$*" >&2; }
 
-# redis_answers HOST PORT: true when a Redis there answers PING (bash's /dev/tcp: no client needed).
+# redis_answers HOST PORT: true when a Redis there answers PING (bash's /dev/tcp: no client
+# needed); one that wants a password answers NOAUTH, which is an answer too.
 redis_answers() {
 	local reply
 	{ exec 3<>"/dev/tcp/$1/$2"; } 2>/dev/null || return 1
 	printf 'PING\r\n' >&3
 	IFS= read -r -t 2 reply <&3 || true
 	exec 3<&- 3>&-
-	[[ $reply == +PONG* ]]
+	[[ $reply == +PONG* || $reply == -NOAUTH* ]]
 }
+
+# redacted URL: the URL without its password, for the log.
+redacted() { sed -E 's#(://[^:/@]*):[^@/]*@#\1:***@#' <<<"$1"; }
 
 ensure_redis_server_binary() {
 	command -v redis-server >/dev/null && return 0
@@ -62,37 +69,55 @@ fi
 
 url=${REDIS_URL:-}
 if [[ -n $url ]]; then
-	hostport=${url#*://}; hostport=${hostport#*@}; hostport=${hostport%%/*}
-	if ! redis_answers "${hostport%:*}" "${hostport##*:}"; then
-		log "REDIS_URL=$url does not answer"
-		url=""
-	fi
-fi
-if [[ -z $url ]] && redis_answers 127.0.0.1 6379; then
-	url="redis://127.0.0.1:6379/0"
-fi
-if [[ -z $url ]] && command -v redis-server >/dev/null; then
-	port=""
-	for p in $(seq 16379 16479); do
-		if ! { exec 3<>"/dev/tcp/127.0.0.1/$p"; } 2>/dev/null; then port=$p; break; fi
+	# The Redis the user named, and only it: a wrong REDIS_URL is an error, not a reason to
+	# write into some other server.
+	hostport=${url#*://}; hostport=${hostport#*@}; hostport=${hostport%%/*}; hostport=${hostport%%\?*}
+	if [[ $url == unix://* ]]; then
+		[[ -S ${url#unix://} ]] || { log "REDIS_URL=$(redacted "$url") names no socket: start that Redis, or unset REDIS_URL for a throwaway one"; exit 1; }
+	elif [[ $url == rediss://* ]]; then
+		{ exec 3<>"/dev/tcp/${hostport%:*}/${hostport##*:}"; } 2>/dev/null ||
+			{ log "REDIS_URL=$(redacted "$url") does not answer: start that Redis, or unset REDIS_URL for a throwaway one"; exit 1; }
 		exec 3<&- 3>&-
-	done
-	[[ -n $port ]] || { log "no free port for a throwaway redis-server"; exit 1; }
+	elif ! redis_answers "${hostport%:*}" "${hostport##*:}"; then
+		log "REDIS_URL=$(redacted "$url") does not answer: start that Redis, or unset REDIS_URL for a throwaway one"
+		exit 1
+	fi
+elif command -v redis-server >/dev/null; then
 	redis_dir=$(mktemp -d)
-	log "starting a throwaway redis-server on 127.0.0.1:$port"
-	redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no --dir "$redis_dir" \
-		--logfile "$redis_dir/redis.log" &
-	started_pid=$!
-	for _ in $(seq 100); do redis_answers 127.0.0.1 "$port" && break; sleep 0.1; done
-	redis_answers 127.0.0.1 "$port" || { log "redis-server did not start:"; cat "$redis_dir/redis.log" >&2; exit 1; }
-	url="redis://127.0.0.1:$port/0"
+	# A port nothing answers on. If another process takes it before redis-server binds it,
+	# redis-server exits without logging that it is ready, and the next port is tried: the
+	# server the tests get is always this one.
+	for port in $(seq 16379 16479); do
+		if { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then exec 3<&- 3>&-; continue; fi
+		log "starting a throwaway redis-server on 127.0.0.1:$port"
+		redis_log=$redis_dir/redis-$port.log
+		redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no --dir "$redis_dir" \
+			--logfile "$redis_log" &
+		started_pid=$!
+		for _ in $(seq 100); do
+			kill -0 "$started_pid" 2>/dev/null || break
+			grep -q "Ready to accept connections" "$redis_log" 2>/dev/null && break
+			sleep 0.1
+		done
+		if kill -0 "$started_pid" 2>/dev/null && grep -q "Ready to accept connections" "$redis_log" 2>/dev/null &&
+			redis_answers 127.0.0.1 "$port"; then
+			url="redis://127.0.0.1:$port/0"
+			break
+		fi
+		kill "$started_pid" 2>/dev/null || true
+		wait "$started_pid" 2>/dev/null || true
+		started_pid=""
+		grep -q "Address already in use" "$redis_log" 2>/dev/null && continue # taken meanwhile: the next port
+		log "redis-server did not start:"; cat "$redis_log" >&2 2>/dev/null || true
+		break
+	done
 fi
 if [[ -z $url ]]; then
 	if [[ ${CI:-} == true ]]; then log "no Redis answers and none could be started; CI=true needs one"; exit 1; fi
 	log "warning: no Redis: the Redis tests will skip (CI=true would fail here)"
 else
 	export REDIS_URL=$url
-	log "Redis for the tests: $REDIS_URL"
+	log "Redis for the tests: $(redacted "$REDIS_URL")"
 fi
 
 log "gofmt"

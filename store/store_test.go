@@ -603,3 +603,130 @@ func TestVerify(t *testing.T) {
 		})
 	}
 }
+
+// latestChains is an in-memory LatestReader: chains plus stored states, by copy.
+type latestChains struct {
+	chains
+	copies map[string][]StoredState
+	// growing, if set, appends an update to task 1 on every StoredLatest, as a daemon
+	// recording replies during verify would.
+	growing bool
+}
+
+func (c *latestChains) StoredLatest(context.Context, []string) (map[string][]StoredState, error) {
+	if c.growing {
+		ups := c.updates[1]
+		u := ups[len(ups)-1]
+		u.Seq++
+		u.ID, u.PrevHash = FormatID(1, u.Seq), u.Hash
+		u.Hash = Hash(u)
+		c.updates[1] = append(ups, u)
+		c.heads[1] = ChainHead{Seq: u.Seq, Hash: u.Hash}
+	}
+	return c.copies, nil
+}
+
+// TestVerifyLatest: every stored state that is not what the updates derive is reported, in
+// every copy, naming the task, the department and what differs.
+func TestVerifyLatest(t *testing.T) {
+	build := func(tb testing.TB) *latestChains {
+		c := buildChains(tb, map[int]int{1: 3, 2: 1})
+		c.updates[1][1].Department = "B"
+		c.updates[1][2].Status, c.updates[1][2].Percent = StatusBlocked, intp(40)
+		for i := range c.updates[1] { // re-link task 1 after the edits
+			if i > 0 {
+				c.updates[1][i].PrevHash = c.updates[1][i-1].Hash
+			}
+			c.updates[1][i].Hash = Hash(c.updates[1][i])
+		}
+		c.heads[1] = ChainHead{Seq: 3, Hash: c.updates[1][2].Hash}
+		states := map[StateKey]State{}
+		for _, task := range []int{1, 2} {
+			for _, u := range c.updates[task] {
+				k := StateKey{task, u.Department}
+				states[k] = Derive(states[k], u)
+			}
+		}
+		lc := &latestChains{chains: c, copies: map[string][]StoredState{"latest": nil, "copy": nil}}
+		for _, k := range []StateKey{{1, "A"}, {1, "B"}, {2, "A"}} {
+			lc.copies["latest"] = append(lc.copies["latest"], StoredState{Task: k.Task, Department: k.Department, State: states[k]})
+			lc.copies["copy"] = append(lc.copies["copy"], StoredState{Task: k.Task, Department: k.Department, State: states[k], LastCopied: true})
+		}
+		return lc
+	}
+	tests := []struct {
+		name   string
+		tamper func(c *latestChains)
+		want   []string
+	}{
+		{"clean", func(*latestChains) {}, nil},
+		{"set to done", func(c *latestChains) { c.copies["latest"][0].State.Status = StatusDone }, []string{
+			"task 1 A: latest_differs: status: latest says done, the updates say blocked",
+		}},
+		{"every field", func(c *latestChains) {
+			st := &c.copies["copy"][0].State
+			st.Status, st.StatusAt, st.Percent, st.Value, st.Updates = StatusDone, time.Time{}, intp(100), floatp(9), 3
+			st.Last = c.updates[1][1]
+		}, []string{
+			"task 1 A: latest_differs: status: copy says done, the updates say blocked; " +
+				"status_at: copy says none, the updates say 1970-01-01T00:00:02Z; percent: copy says 100, the updates say 40; " +
+				"value: copy says 9, the updates say none; updates: copy says 3, the updates say 2; last: copy says 1-2, the updates say 1-3",
+		}},
+		{"copy of the last update altered", func(c *latestChains) { c.copies["copy"][1].State.Last.Text = "已完成" },
+			[]string{"task 1 B: latest_differs: last: copy's copy of update 1-2 is not the record"}},
+		{"only the seq is kept", func(c *latestChains) { c.copies["latest"][1].State.Last.Text = "已完成" }, nil},
+		{"stored under another key", func(c *latestChains) { c.copies["latest"][2].State.Department = "B" }, []string{
+			"task 2 A: latest_differs: key: latest says task 2 B under the key of task 2 A, the updates say task 2 A",
+		}},
+		{"missing", func(c *latestChains) { c.copies["copy"] = c.copies["copy"][1:] }, []string{
+			"task 1 A: latest_missing: no state in copy; the updates say blocked 40%, 2 update(s), last 1-3",
+		}},
+		{"no updates behind it", func(c *latestChains) {
+			st := c.copies["latest"][0]
+			st.Department, st.State.Department, st.State.Status = "C", "C", StatusDone
+			c.copies["latest"] = append(c.copies["latest"], st)
+		}, []string{
+			"task 1 C: latest_orphan: latest says done 40%, 2 update(s), last 1-3, but the department has no updates on the task",
+		}},
+		{"a task without a chain", func(c *latestChains) {
+			c.copies["latest"] = append(c.copies["latest"], StoredState{Task: 7, Department: "A",
+				State: State{Task: 7, Department: "A", Status: StatusDone, Updates: 1, Last: Update{Seq: 1}}})
+		}, []string{
+			"task 7 A: latest_orphan: latest says done, 1 update(s), last 7-1, but the department has no updates on the task",
+		}},
+		{"both copies, in order", func(c *latestChains) {
+			c.copies["latest"][1].State.Updates = 5
+			c.copies["copy"][1].State.Updates = 6
+		}, []string{
+			"task 1 B: latest_differs: updates: copy says 6, the updates say 1",
+			"task 1 B: latest_differs: updates: latest says 5, the updates say 1",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := build(t)
+			tt.tamper(c)
+			problems, err := VerifyLatest(context.Background(), c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range problems {
+				got = append(got, p.String())
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got problems\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
+// TestVerifyWhileWritten: a store written during every read is an error, not problems that
+// are only the daemon's writes seen half-way.
+func TestVerifyWhileWritten(t *testing.T) {
+	c := &latestChains{chains: buildChains(t, map[int]int{1: 2}), copies: map[string][]StoredState{"latest": nil}, growing: true}
+	_, err := VerifyLatest(context.Background(), c)
+	if !errors.Is(err, errKeptChanging) {
+		t.Errorf("got %v, want %v", err, errKeptChanging)
+	}
+}

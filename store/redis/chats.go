@@ -140,11 +140,17 @@ func (s *Store) MarkBroken(ctx context.Context, department, reason string) error
 }
 
 // MigrateChat moves the binding of chat oldID to newID, as Telegram does
-// when a group becomes a supergroup. An unbound oldID is not an error:
-// Telegram reports the migration of every group the bot is in.
+// when a group becomes a supergroup, records the move (ChatMigrations) and
+// copies oldID's message index to newID. An unbound oldID is not an error:
+// Telegram reports the migration of every group the bot is in. The three
+// steps are each idempotent and the move is recorded first, so a failure
+// part-way is completed by calling it again.
 func (s *Store) MigrateChat(ctx context.Context, oldID, newID int64) error {
 	if oldID == newID {
 		return nil
+	}
+	if err := s.recordMigration(ctx, oldID, newID); err != nil {
+		return fmt.Errorf("migrate chat %d to %d: %w", oldID, newID, err)
 	}
 	bindings, chats := s.bindingsKey(), s.chatsKey()
 	err := s.watchTx(ctx, []string{bindings, chats}, func(tx *goredis.Tx) error {
@@ -179,6 +185,9 @@ func (s *Store) MigrateChat(ctx context.Context, oldID, newID int64) error {
 		})
 		return err
 	})
+	if err == nil {
+		err = s.copyMessageRefs(ctx, oldID, newID)
+	}
 	if err != nil {
 		return fmt.Errorf("migrate chat %d to %d: %w", oldID, newID, err)
 	}

@@ -77,13 +77,17 @@ func affectedOne(res sql.Result, err error) error {
 }
 
 // MigrateChat moves the binding of chat oldID to newID, as Telegram does
-// when a group becomes a supergroup. An unbound oldID is not an error:
+// when a group becomes a supergroup, records the move (ChatMigrations) and
+// copies oldID's message index to newID. An unbound oldID is not an error:
 // Telegram reports the migration of every group the bot is in.
 func (s *Store) MigrateChat(ctx context.Context, oldID, newID int64) error {
 	if oldID == newID {
 		return nil
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.recordMigration(ctx, tx, oldID, newID); err != nil {
+			return err
+		}
 		var department string
 		err := tx.QueryRowContext(ctx, `SELECT department FROM bindings WHERE namespace = ? AND chat_id = ?`,
 			s.namespace, oldID).Scan(&department)

@@ -120,6 +120,7 @@ func Run(t *testing.T, open Opener, opts ...Option) {
 		{"BindingCodes", testBindingCodes},
 		{"BindingCodeRace", testBindingCodeRace},
 		{"Bindings", testBindings},
+		{"ChatMigrations", testChatMigrations},
 		{"Snoozes", testSnoozes},
 		{"Offset", testOffset},
 		{"InvalidArguments", testInvalidArguments},
@@ -127,6 +128,7 @@ func Run(t *testing.T, open Opener, opts ...Option) {
 		{"Reopen", testReopen},
 		{"VerifyClean", testVerifyClean},
 		{"VerifyTampered", testVerifyTampered},
+		{"VerifyLatest", testVerifyLatest},
 		{"Outage", testOutage},
 	}
 	for _, c := range cases {
