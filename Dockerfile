@@ -17,7 +17,8 @@ COPY tasks.yaml config.yaml config.example.yaml /app/
 COPY --from=build --chown=nonroot:nonroot /out/data /app/data
 VOLUME /app/data
 ENV DUBAN_CONFIG=/app/config.yaml
-# /healthz, /metrics and the webhook listen here (set http.listen: 0.0.0.0:8080 to publish it).
+# /healthz and /metrics listen here (set http.listen: 0.0.0.0:8080 to publish them); a webhook
+# needs its own telegram.webhook.listen, which must differ.
 EXPOSE 8080
 USER nonroot:nonroot
 ENTRYPOINT ["/usr/local/bin/duban"]

@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/duban/duban/config"
@@ -40,7 +44,9 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	log.Info("starting", "version", currentVersion(), "store", c.StoreDescription())
-	d, err := daemon.New(ctx, daemon.Options{Config: c, Plan: p, Store: s, Log: log, Instance: instance(c)})
+	id, name := instance(c, *path, log)
+	defer id.Close()
+	d, err := daemon.New(ctx, daemon.Options{Config: c, Plan: p, Store: s, Log: log, Instance: name, Identity: id})
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return nil
@@ -73,12 +79,39 @@ func reloadOnHangup(ctx context.Context, hup <-chan os.Signal, path string, d *d
 	}
 }
 
-// instance names this daemon in the ledger. With the embedded store only one daemon can run,
-// so the name is fixed: a restart within a tick's claim takes its own unfinished tick over at
-// once. With Redis each daemon is told apart (the default, host-pid-random).
-func instance(c *config.Config) string {
+// instance names this daemon in the ledger and the lease. With the embedded store only one
+// daemon can run, so the name is fixed: a restart within a tick's claim takes its own
+// unfinished tick over at once. With Redis the name is kept in an identity file (see
+// daemon.Identity), one per config file and store, beside the embedded store's file (data/
+// next to config.yaml) or else in the temporary directory: a restart on the same host and
+// config is the same instance, takes over its dead predecessor's lease at once and sends
+// what it had claimed but not sent. Without such a file each start is a new instance.
+func instance(c *config.Config, configPath string, log *slog.Logger) (*daemon.Identity, string) {
 	if c.Store.URL == "" {
-		return "embedded"
+		return nil, "embedded"
 	}
-	return ""
+	if abs, err := filepath.Abs(configPath); err == nil {
+		configPath = abs
+	}
+	where := c.Store.URL
+	if u, err := url.Parse(where); err == nil {
+		u.User = nil // the password stays out of the file name, even hashed
+		where = u.String()
+	}
+	sum := sha256.Sum256([]byte(configPath + "\n" + where + "\n" + c.Store.Prefix))
+	file := "duban-instance-" + hex.EncodeToString(sum[:6]) + ".json"
+	var errs []error
+	for _, dir := range []string{filepath.Dir(c.StorePath()), os.TempDir()} {
+		id, err := daemon.OpenIdentity(filepath.Join(dir, file))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if id.Shared {
+			log.Info("another daemon on this host runs this config: this one is an instance of its own", "instance", id.Name)
+		}
+		return id, id.Name
+	}
+	log.Warn("no instance identity kept: a restart waits for its predecessor's lease to lapse", "err", errors.Join(errs...))
+	return nil, ""
 }

@@ -45,6 +45,7 @@ func TestRunReloadsOnHangup(t *testing.T) {
 		`listen: "127.0.0.1:8080"`, `listen: "127.0.0.1:0"`,
 		`nudge: "0 9 * * 1-5"`, `nudge: "0 0 1 1 *"`,
 		`digest: "0 9 * * 1"`, `digest: "0 0 1 1 *"`,
+		"admins: []", "admins: [7]", // /status in a private chat is for admins
 	).Replace(string(raw))
 	cfg := filepath.Join(dir, "config.yaml")
 	tasks, _ := os.ReadFile("tasks.yaml")

@@ -89,6 +89,18 @@ func (b *Bot) parseAsk(chatID int64, data string) (updateID string, choice askCh
 func (b *Bot) onAsk(ctx context.Context, updateID int64, cq *models.CallbackQuery, m *models.Message, answer func(string)) error {
 	t := b.state().texts
 	noteID, choice, ok := b.parseAsk(m.Chat.ID, cq.Data)
+	// An acknowledgement sent before the group became a supergroup is signed with its old id,
+	// and its note recorded under it.
+	former, err := b.formerChats(ctx, m.Chat.ID)
+	if err != nil {
+		return err
+	}
+	for _, c := range former {
+		if ok {
+			break
+		}
+		noteID, choice, ok = b.parseAsk(c, cq.Data)
+	}
 	if !ok {
 		answer(t.ButtonInvalid())
 		return nil
@@ -107,7 +119,7 @@ func (b *Bot) onAsk(ctx context.Context, updateID int64, cq *models.CallbackQuer
 		return retry(err)
 	}
 	i := slices.IndexFunc(ups, func(u store.Update) bool { return u.ID == noteID })
-	if i < 0 || ups[i].Department != binding.Department || ups[i].ChatID != m.Chat.ID {
+	if i < 0 || ups[i].Department != binding.Department || ups[i].ChatID != m.Chat.ID && !slices.Contains(former, ups[i].ChatID) {
 		answer(t.ButtonInvalid()) // not this department's note, or not from this chat
 		return nil
 	}

@@ -41,6 +41,8 @@ type Store interface {
 	Unbind(ctx context.Context, department string) error
 	Bindings(ctx context.Context) ([]store.Binding, error)
 	MigrateChat(ctx context.Context, oldID, newID int64) error
+	// ChatMigrations is every group known to have become a supergroup: old id → new id.
+	ChatMigrations(ctx context.Context) (map[int64]int64, error)
 	MarkBroken(ctx context.Context, department, reason string) error
 	CreateCode(ctx context.Context, code, department string, expires time.Time) error
 	RedeemCode(ctx context.Context, code string, now time.Time) (string, error)
@@ -208,30 +210,152 @@ func (b *Bot) chatDepartment(ctx context.Context, chatID int64) (store.Binding, 
 }
 
 // SeedBindings copies the chats written in config.yaml into the store, so that the store is
-// the one place the bot looks; a binding made at run time is left alone.
+// the one place the bot looks. A binding made at run time (/bind) is left alone, and so is a
+// chat another department holds by one; a chat that has since become a supergroup binds its
+// new id, never back the old one. Each of these is logged and told to the supervisors (and
+// the admins, for an old id), at every start and reload until config.yaml is mended.
 func (b *Bot) SeedBindings(ctx context.Context) error {
 	st := b.state()
-	bindings, err := b.store.Bindings(ctx)
+	migrations, err := b.store.ChatMigrations(ctx)
 	if err != nil {
-		return fmt.Errorf("read bindings: %w", err)
-	}
-	have := map[string]store.Binding{}
-	for _, bd := range bindings {
-		have[bd.Department] = bd
+		return fmt.Errorf("read chat migrations: %w", err)
 	}
 	for _, name := range st.cfg.DepartmentNames {
 		chat := st.cfg.Departments[name].Chat
 		if chat == 0 {
 			continue
 		}
-		if cur, ok := have[name]; ok && (cur.BoundBy != 0 || cur.ChatID == chat) {
+		if target := followMigrations(migrations, chat); target != chat {
+			b.log.Warn("config.yaml names a group that has become a supergroup: binding its new id; write the new id in config.yaml",
+				"department", name, "config_chat", chat, "chat", target)
+			b.tellSupervisors(ctx, st.texts.ConfigOldChat(name, chat, target), true)
+			chat = target
+		}
+		bindings, err := b.store.Bindings(ctx)
+		if err != nil {
+			return fmt.Errorf("read bindings: %w", err)
+		}
+		var cur, holder store.Binding
+		for _, bd := range bindings {
+			if bd.Department == name {
+				cur = bd
+			} else if bd.ChatID == chat {
+				holder = bd
+			}
+		}
+		switch {
+		case cur.ChatID == chat:
+			continue
+		case cur.Department != "" && cur.BoundBy != 0:
+			b.log.Info("config.yaml names another chat than the one bound in chat; keeping the latter",
+				"department", name, "config_chat", chat, "chat", cur.ChatID)
+			continue
+		case holder.Department != "" && holder.BoundBy != 0:
+			b.log.Warn("config.yaml names a chat another department holds by /bind; left to it",
+				"department", name, "chat", chat, "holder", holder.Department)
+			b.tellSupervisors(ctx, st.texts.ConfigChatHeld(name, chat, holder.Department), false)
 			continue
 		}
-		if err := b.store.Bind(ctx, store.Binding{Department: name, ChatID: chat, Title: "config.yaml", BoundAt: b.now()}); err != nil {
+		if err := b.bindChat(ctx, store.Binding{Department: name, ChatID: chat, Title: "config.yaml", BoundAt: b.now()}, "config.yaml"); err != nil {
 			return fmt.Errorf("bind %s from config.yaml: %w", name, err)
 		}
 	}
 	return nil
+}
+
+// followMigrations is the chat id now in use for chat: its supergroup's, if it became one.
+func followMigrations(migrations map[int64]int64, chat int64) int64 {
+	for range len(migrations) { // bounded: a cycle cannot come from Telegram, but data can be odd
+		next, ok := migrations[chat]
+		if !ok || next == chat {
+			break
+		}
+		chat = next
+	}
+	return chat
+}
+
+// formerChats are the ids chat had before it became a supergroup: buttons signed there, and
+// notes recorded there, are still this chat's.
+func (b *Bot) formerChats(ctx context.Context, chat int64) ([]int64, error) {
+	migrations, err := b.store.ChatMigrations(ctx)
+	if err != nil {
+		return nil, retry(err)
+	}
+	var former []int64
+	for from := range migrations {
+		if from != chat && followMigrations(migrations, from) == chat {
+			former = append(former, from)
+		}
+	}
+	slices.Sort(former)
+	return former, nil
+}
+
+// bindChat binds nb and logs and announces every binding that replaces: the department's
+// previous chat is told it is no longer the department's, a department that held the chat
+// is told it lost it, and the supervisors hear of both. by says who: a person, config.yaml.
+func (b *Bot) bindChat(ctx context.Context, nb store.Binding, by string) error {
+	before, err := b.store.Bindings(ctx)
+	if err != nil {
+		return err
+	}
+	if err := b.store.Bind(ctx, nb); err != nil {
+		return err
+	}
+	t := b.state().texts
+	for _, old := range before {
+		switch {
+		case old.Department == nb.Department && old.ChatID != nb.ChatID:
+			b.log.Warn("binding replaced", "department", nb.Department, "old_chat", old.ChatID, "new_chat", nb.ChatID, "by", by)
+			b.tell(ctx, old.ChatID, t.ChatNoLongerBound(nb.Department, "", by))
+			b.tellSupervisors(ctx, t.BindingMoved(nb.Department, old.ChatID, nb.ChatID, by), false, old.ChatID)
+		case old.Department != nb.Department && old.ChatID == nb.ChatID:
+			b.log.Warn("binding replaced", "department", old.Department, "old_chat", old.ChatID, "new_chat", 0,
+				"taken_by", nb.Department, "by", by)
+			b.tell(ctx, old.ChatID, t.ChatNoLongerBound(old.Department, nb.Department, by))
+			b.tellSupervisors(ctx, t.BindingTaken(old.Department, old.ChatID, nb.Department, by), false, old.ChatID)
+		}
+	}
+	return nil
+}
+
+// tell sends a notice to a chat; a notice that does not go out is logged, not returned: what
+// it tells of is done.
+func (b *Bot) tell(ctx context.Context, chat int64, text string) {
+	if chat == 0 {
+		return
+	}
+	// A notice must not hold up a start or a reply for long, whatever the sender's retries.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if _, err := b.send.Send(cctx, sender.Message{ChatID: chat, Text: text}); err != nil {
+		b.log.Warn("notice not delivered", "chat", chat, "err", err)
+	}
+}
+
+// tellSupervisors sends a notice to the supervisors chat, and with admins to every admin's
+// private chat too; chats in told already have it.
+func (b *Bot) tellSupervisors(ctx context.Context, text string, admins bool, told ...int64) {
+	cfg := b.state().cfg
+	to := []int64{cfg.Supervisors.Chat}
+	if admins {
+		to = append(to, cfg.Telegram.Admins...)
+	}
+	for _, chat := range to {
+		if chat != 0 && !slices.Contains(told, chat) {
+			told = append(told, chat)
+			b.tell(ctx, chat, text)
+		}
+	}
+}
+
+// personName says who did something, for the log and the notices: name and Telegram id.
+func personName(m *models.Message) string {
+	if id := personID(m); id != 0 {
+		return fmt.Sprintf("%s (%d)", displayName(m.From), id)
+	}
+	return m.Chat.Title // an anonymous admin or a channel speaks as the chat
 }
 
 func (b *Bot) isAdmin(userID int64) bool {

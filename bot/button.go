@@ -94,6 +94,18 @@ func (b *Bot) onButton(ctx context.Context, updateID int64, cq *models.CallbackQ
 	}
 	taskID, status, ok := b.parseButton(m.Chat.ID, cq.Data)
 	if !ok {
+		// A nudge sent before the group became a supergroup is signed with its old id.
+		former, err := b.formerChats(ctx, m.Chat.ID)
+		if err != nil {
+			return err
+		}
+		for _, c := range former {
+			if taskID, status, ok = b.parseButton(c, cq.Data); ok {
+				break
+			}
+		}
+	}
+	if !ok {
 		answer(t.ButtonInvalid())
 		return nil
 	}

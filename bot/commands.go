@@ -193,13 +193,33 @@ func (b *Bot) bind(ctx context.Context, m *models.Message, code string) error {
 	if err != nil {
 		return retry(err)
 	}
-	err = b.store.Bind(ctx, store.Binding{Department: dept, ChatID: m.Chat.ID, Title: m.Chat.Title, BoundAt: b.now(), BoundBy: userID(m.From)})
-	if err != nil {
-		// Put the code back, so that the retry of this update can use it. (Redeeming and
-		// binding are two writes; this keeps a failure between them from costing the code.)
+	// Put the code back when it binds nothing, so that it can be used (or this update retried).
+	restore := func() {
 		if cerr := b.store.CreateCode(context.WithoutCancel(ctx), code, dept, b.now().Add(CodeLifetime)); cerr != nil {
-			b.log.Error("binding failed and its code could not be restored: invite again", "department", dept, "err", cerr)
+			b.log.Error("binding code could not be restored: invite again", "department", dept, "err", cerr)
 		}
+	}
+	// A chat bound to a department changes to another only by an admin: a code that leaked,
+	// or a clerk's slip, must not take a department's chat from it.
+	if !b.isAdmin(personID(m)) {
+		binding, bound, err := b.chatDepartment(ctx, m.Chat.ID)
+		if err != nil {
+			restore()
+			return err
+		}
+		if bound && binding.Department != dept {
+			restore()
+			b.log.Warn("bind refused: the chat is another department's", "chat", m.Chat.ID, "department", binding.Department,
+				"code_for", dept, "by", personName(m))
+			b.reply(ctx, m, t.BindTaken(binding.Department))
+			return nil
+		}
+	}
+	err = b.bindChat(ctx, store.Binding{Department: dept, ChatID: m.Chat.ID, Title: m.Chat.Title, BoundAt: b.now(), BoundBy: userID(m.From)}, personName(m))
+	if err != nil {
+		// Redeeming and binding are two writes; putting the code back keeps a failure between
+		// them from costing it.
+		restore()
 		return retry(err)
 	}
 	b.reply(ctx, m, t.Bound(dept, len(b.state().plan.TasksFor(dept))))
@@ -298,6 +318,7 @@ func (b *Bot) unbind(ctx context.Context, m *models.Message, args string) error 
 	if err != nil {
 		return retry(err)
 	}
+	b.log.Info("binding released", "department", dept, "by", personName(m))
 	b.reply(ctx, m, t.Unbound(dept))
 	return nil
 }
@@ -400,7 +421,8 @@ func (b *Bot) policyView(ctx context.Context) (*scheduler.State, []store.State, 
 
 // status shows every department on a task, the lead first. The lead, the supervisors and the
 // admins see what each department last wrote; another department sees its own words and the
-// others' statuses.
+// others' statuses. Nobody else sees anything: not a stranger in a private chat, nor a group
+// bound to no department.
 func (b *Bot) status(ctx context.Context, m *models.Message, args string) error {
 	st := b.state()
 	t := st.texts
@@ -418,6 +440,18 @@ func (b *Bot) status(ctx context.Context, m *models.Message, args string) error 
 	if err != nil {
 		return err
 	}
+	admin := b.isAdmin(userID(m.From))
+	// Anyone can write to the bot or add it to a group: a task's record is for those the plan
+	// names. In a private chat that is the admins; a group must be a department's or the
+	// supervisors'.
+	switch {
+	case m.Chat.Type == models.ChatTypePrivate && !admin:
+		b.reply(ctx, m, t.AdminOnly(personID(m)))
+		return nil
+	case m.Chat.Type != models.ChatTypePrivate && !bound && !b.isSupervisorsChat(m.Chat.ID):
+		b.reply(ctx, m, t.NotBound())
+		return nil
+	}
 	view, latest, err := b.policyView(ctx)
 	if err != nil {
 		return err
@@ -428,7 +462,7 @@ func (b *Bot) status(ctx context.Context, m *models.Message, args string) error 
 			files[s.Department] = s.Last.Attachment
 		}
 	}
-	seeAll := b.isAdmin(userID(m.From)) || b.isSupervisorsChat(m.Chat.ID) || (bound && task.IsLead(binding.Department))
+	seeAll := admin || b.isSupervisorsChat(m.Chat.ID) || (bound && task.IsLead(binding.Department))
 	now := b.now()
 	settings := scheduler.SettingsFrom(st.cfg)
 	lines := make([]i18n.StatusLine, 0, len(task.Responsible))

@@ -12,7 +12,11 @@ import (
 // those are the ways to report.
 func (b *Bot) onMessage(ctx context.Context, updateID int64, m *models.Message, edited bool) error {
 	if m.MigrateToChatID != 0 { // the group became a supergroup: the binding follows it
-		return retry(b.store.MigrateChat(ctx, m.Chat.ID, m.MigrateToChatID))
+		if err := b.store.MigrateChat(ctx, m.Chat.ID, m.MigrateToChatID); err != nil {
+			return retry(err)
+		}
+		b.log.Info("group became a supergroup: its binding and message index follow", "old_chat", m.Chat.ID, "new_chat", m.MigrateToChatID)
+		return nil
 	}
 	// Bots are not departments, but an anonymous admin and a member posting as the group or
 	// a channel come with a bot as From and the real sender in sender_chat: the group's own

@@ -14,16 +14,19 @@ import (
 	"time"
 
 	"github.com/go-telegram/bot/models"
+
+	"github.com/duban/duban/sender"
 )
 
 // AllowedUpdates are the update kinds the bot asks Telegram for.
 var AllowedUpdates = []string{"message", "edited_message", "callback_query", "my_chat_member"}
 
-// QuietReset is how long without updates the poller trusts its offset (Telegram renumbers
-// updates at random after a week without any).
-const QuietReset = 6 * 24 * time.Hour
+// batchLimit is the most updates one getUpdates answers (Telegram's limit, the default).
+const batchLimit = 100
 
-// OffsetStore keeps the poller's place in the update stream across restarts.
+// OffsetStore keeps the poller's place in the update stream: the update_id after the last
+// update handled. The poller never sends it to Telegram (see Poller); it follows the
+// numbering down when Telegram numbers updates afresh.
 type OffsetStore interface {
 	Offset(ctx context.Context) (int64, error)
 	SetOffset(ctx context.Context, next int64) error   // never moves it back
@@ -34,6 +37,15 @@ type OffsetStore interface {
 // confirms an update to Telegram before its handler has run — and moves it past an update
 // only once Handle is done with it: recorded, answered, or deliberately dropped. While the
 // store is down Handle fails, the offset holds, and Telegram keeps the update.
+//
+// The offset it sends is only ever one it learnt from Telegram in this run: the last handled
+// update's id + 1, to confirm a batch just handled. Once a getUpdates has come back, every
+// update below its offset is confirmed, so the next one asks with no offset (the earliest
+// unconfirmed update), and so does the first after a start. After a week without updates
+// Telegram numbers them afresh, possibly far below the old ids, and an offset above a new
+// update would confirm (delete) it unseen; since no old offset is ever sent — not from before
+// the quiet week, not from before a restart — no timer is needed. The cost: after a crash,
+// the updates handled since the last getUpdates come again, and the store records each once.
 type Poller struct {
 	APIURL  string // e.g. https://api.telegram.org
 	Token   string
@@ -47,8 +59,6 @@ type Poller struct {
 	Contact func(time.Time)
 	// RetryAfterUnit is what one retry_after second means (tests scale it).
 	RetryAfterUnit time.Duration
-	// Now is the clock for QuietReset; nil is time.Now.
-	Now func() time.Time
 
 	client *http.Client
 }
@@ -56,21 +66,13 @@ type Poller struct {
 // Run polls until ctx ends. It returns an error only for a token Telegram rejects.
 func (p *Poller) Run(ctx context.Context) error {
 	p.defaults()
-	offset, err := p.loadOffset(ctx)
+	stored, err := p.loadOffset(ctx)
 	if err != nil {
 		return nil // ctx ended
 	}
 	backoff := p.Backoff
-	lastUpdate, renumbered := p.Now(), false
+	var offset int64 // 0: nothing handled waits to be confirmed
 	for ctx.Err() == nil {
-		// After a week without updates Telegram numbers the next one at random, possibly
-		// below our offset, and an offset above an update confirms (deletes) it unseen. So
-		// after six quiet days ask from the earliest unconfirmed update instead; the store
-		// records an update delivered twice once.
-		if offset != 0 && p.Now().Sub(lastUpdate) > QuietReset {
-			p.Log.Info("no updates for days: asking Telegram from its earliest unconfirmed update", "offset", offset)
-			offset, renumbered = 0, true
-		}
 		updates, err := p.getUpdates(ctx, offset)
 		if err != nil {
 			var apiErr *APIError
@@ -87,26 +89,34 @@ func (p *Poller) Run(ctx context.Context) error {
 				sleep(ctx, backoff)
 				backoff = min(backoff*2, p.MaxBackoff)
 			}
-			continue
+			continue // offset kept: the batch it confirms may not have reached Telegram
 		}
 		backoff = p.Backoff
-		if len(updates) > 0 {
-			lastUpdate = p.Now()
-		}
+		offset = 0 // this call confirmed everything below its offset
 		for i := range updates {
-			if !p.handle(ctx, &updates[i]) {
+			upd := &updates[i]
+			if !p.handle(ctx, upd) {
 				return nil // ctx ended with the update unhandled: it is delivered again next start
 			}
-			offset = updates[i].ID + 1
+			offset = upd.ID + 1
 			save := p.Store.SetOffset
-			if renumbered { // the new numbering may start below the stored offset
-				save, renumbered = p.Store.ResetOffset, false
+			if offset < stored {
+				// Below the stored offset: Telegram numbered updates afresh (far below), or
+				// one handled before a restart came again (within a batch). The store follows.
+				if upd.ID < stored-batchLimit {
+					p.Log.Info("telegram numbers its updates afresh", "update", upd.ID, "stored_offset", stored)
+				}
+				save = p.Store.ResetOffset
 			}
-			if err := save(ctx, offset); err != nil && ctx.Err() == nil {
-				// Not fatal: the next getUpdates confirms it to Telegram anyway, and an update
-				// delivered again after a restart is recorded once.
-				p.Log.Warn("offset not saved", "offset", offset, "err", err)
+			if err := save(ctx, offset); err != nil {
+				if ctx.Err() == nil {
+					// Not fatal: the offset Telegram is told is this run's own, and an update
+					// delivered again after a restart is recorded once.
+					p.Log.Warn("offset not saved", "offset", offset, "err", err)
+				}
+				continue
 			}
+			stored = offset
 		}
 	}
 	return nil
@@ -165,9 +175,6 @@ func (p *Poller) defaults() {
 	if p.Contact == nil {
 		p.Contact = func(time.Time) {}
 	}
-	if p.Now == nil {
-		p.Now = time.Now
-	}
 	// The HTTP timeout must outlast the long poll, or every quiet poll ends in an error.
 	p.client = &http.Client{Timeout: p.Timeout + 15*time.Second}
 }
@@ -185,11 +192,14 @@ func (e *APIError) Error() string {
 }
 
 func (p *Poller) getUpdates(ctx context.Context, offset int64) ([]models.Update, error) {
-	body, _ := json.Marshal(map[string]any{
-		"offset":          offset,
+	args := map[string]any{
 		"timeout":         int(p.Timeout / time.Second),
 		"allowed_updates": AllowedUpdates,
-	})
+	}
+	if offset != 0 {
+		args["offset"] = offset // else: from the earliest unconfirmed update
+	}
+	body, _ := json.Marshal(args)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.APIURL+"/bot"+p.Token+"/getUpdates", bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("getUpdates: bad API URL") // the URL holds the token: never show it
@@ -221,7 +231,7 @@ func (p *Poller) getUpdates(ctx context.Context, offset int64) ([]models.Update,
 		return nil, fmt.Errorf("getUpdates: answer is not Telegram's JSON (HTTP %d): %w", resp.StatusCode, err)
 	}
 	if !answer.OK {
-		return nil, &APIError{Method: "getUpdates", Code: answer.ErrorCode, Description: answer.Description, RetryAfter: answer.Parameters.RetryAfter}
+		return nil, &APIError{Method: "getUpdates", Code: answer.ErrorCode, Description: sender.ScrubText(answer.Description, p.Token), RetryAfter: answer.Parameters.RetryAfter}
 	}
 	p.Contact(time.Now())
 	return answer.Result, nil

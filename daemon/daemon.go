@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -53,8 +54,13 @@ type Options struct {
 	RetryAfterUnit time.Duration // zero: 1 s
 	// Leader lease timings, for a store several daemons share; zero: scheduler.Lease*.
 	LeaseTTL, LeaseRenew, LeaseRetry time.Duration
-	// Instance names this daemon in the ledger and the lease; zero: host, pid and a random part.
+	// Instance names this daemon in the ledger and the lease; zero: Identity's, else host, pid
+	// and a random part.
 	Instance string
+	// Identity, if set, names this daemon across restarts (see OpenIdentity): its Name owns
+	// the ledger's claims, its Token is the lease's, and the lease its dead predecessor still
+	// holds is released at start, so a restart takes over at once.
+	Identity *Identity
 	// Listening is told the address the HTTP server listens on, once it does.
 	Listening func(addr string)
 }
@@ -126,11 +132,8 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 	if token == "" {
 		return nil, errors.New("telegram.token is empty: set TELEGRAM_BOT_TOKEN")
 	}
-	tg, err := tgbot.New(token,
-		tgbot.WithServerURL(c.APIURL()),
-		tgbot.WithSkipGetMe(),
-		tgbot.WithHTTPClient(time.Minute, &http.Client{Timeout: 30 * time.Second}),
-	)
+	// Every error from this client is scrubbed of the token, so what the daemon logs is too.
+	tg, err := sender.NewTelegram(token, c.APIURL(), func(err error) { log.Warn("telegram client", "err", err) })
 	if err != nil {
 		return nil, fmt.Errorf("telegram client: %w", err)
 	}
@@ -176,6 +179,9 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 	if err := b.SetCommands(ctx); err != nil {
 		log.Warn("command menu not set", "err", err)
 	}
+	if o.Instance == "" && o.Identity != nil {
+		o.Instance = o.Identity.Name
+	}
 	if o.Instance == "" {
 		o.Instance = instanceName()
 	}
@@ -190,9 +196,98 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 // instanceName is unique per process: host, pid and a random part.
 func instanceName() string {
 	host, _ := os.Hostname()
-	raw := make([]byte, 4)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), randomHex(4))
+}
+
+func randomHex(n int) string {
+	raw := make([]byte, n)
 	_, _ = rand.Read(raw)
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(raw))
+	return hex.EncodeToString(raw)
+}
+
+// Identity names a daemon across restarts on one host and config, so that on a shared store
+// a restarted daemon recognises what its dead predecessor left: the leader lease (released at
+// start instead of waited out) and reminders claimed but not sent (its Name owns them, and an
+// owner may claim its own again at once).
+//
+// It lives in a file that the daemon holds locked while it runs. The kernel drops the lock
+// when the process dies, so a daemon that gets the lock knows the last one under that Name is
+// dead; a second live daemon on the same host and config finds the file locked and runs as a
+// new instance of its own, never confused with a dead one. The Token is new for every
+// process, so two processes never renew each other's lease.
+type Identity struct {
+	Name  string // stable: the owner of the ledger's claims
+	Token string // this process: the leader lease's token
+	// Previous is the lease token of the last process under Name, dead; "" if none.
+	Previous string
+	// Shared is true when another live daemon holds the file: Name is then this process's own.
+	Shared bool
+
+	file *os.File
+}
+
+type identityFile struct {
+	Name  string `json:"name"`
+	Token string `json:"token"` // the lease token of the process that wrote it
+}
+
+// OpenIdentity takes the identity kept at path, creating it with a new Name if missing, and
+// writes this process's Token into it before anything is claimed, so the next start after a
+// crash knows which lease to release. Close it when the daemon ends (dying does too).
+func OpenIdentity(path string) (*Identity, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("instance identity: %w", err)
+	}
+	held, err := lockIdentity(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("instance identity %s: lock: %w", path, err)
+	}
+	if held {
+		f.Close()
+		name := instanceName()
+		return &Identity{Name: name, Token: name, Shared: true}, nil
+	}
+	var last identityFile
+	raw, err := io.ReadAll(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("instance identity %s: %w", path, err)
+	}
+	if len(raw) > 0 {
+		// A damaged file only costs the recognition: a new Name is written over it.
+		if err := json.Unmarshal(raw, &last); err != nil {
+			last = identityFile{}
+		}
+	}
+	id := &Identity{Name: last.Name, Previous: last.Token, file: f}
+	if id.Name == "" {
+		host, _ := os.Hostname()
+		id.Name, id.Previous = host+"-"+randomHex(4), ""
+	}
+	id.Token = fmt.Sprintf("%s/%d-%s", id.Name, os.Getpid(), randomHex(4))
+	body, _ := json.Marshal(identityFile{Name: id.Name, Token: id.Token})
+	err = f.Truncate(0)
+	if err == nil {
+		_, err = f.WriteAt(append(body, '\n'), 0)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("instance identity %s: write: %w", path, err)
+	}
+	return id, nil
+}
+
+// Close gives the identity up; the next daemon to open it takes over what this one left.
+func (id *Identity) Close() error {
+	if id == nil || id.file == nil {
+		return nil
+	}
+	return id.file.Close()
 }
 
 // Run serves until ctx ends, then shuts down in order: the poller stops taking updates, the
@@ -246,20 +341,24 @@ func (d *Daemon) Run(ctx context.Context) error {
 		})
 		return nil
 	}
+	monitoring := c.HTTP.Listen
 	if webhookPath != "" {
-		hook := b.WebhookHandler(string(c.Telegram.Webhook.SecretToken))
-		if l := c.Telegram.Webhook.Listen; l != "" && l != c.HTTP.Listen {
-			hm := http.NewServeMux()
-			hm.Handle("POST "+webhookPath, hook)
-			if err := serve(l, hm); err != nil {
-				return err
-			}
-		} else {
-			mux.Handle("POST "+webhookPath, hook)
+		// The webhook's listener is public: it serves the webhook alone, never /healthz or
+		// /metrics. Config refuses one address for both; a config built in code that gives the
+		// webhook none, or http.listen's, gets the webhook there and no monitoring.
+		hm := http.NewServeMux()
+		hm.Handle("POST "+webhookPath, b.WebhookHandler(string(c.Telegram.Webhook.SecretToken)))
+		l := c.Telegram.Webhook.Listen
+		if l == "" || config.SameListener(l, c.HTTP.Listen) {
+			l, monitoring = cmp.Or(l, c.HTTP.Listen), ""
+			log.Warn("/healthz and /metrics are off: telegram.webhook.listen must be an address of its own", "webhook", l)
+		}
+		if err := serve(l, hm); err != nil {
+			return err
 		}
 	}
-	if c.HTTP.Listen != "" {
-		if err := serve(c.HTTP.Listen, mux); err != nil {
+	if monitoring != "" {
+		if err := serve(monitoring, mux); err != nil {
 			return err
 		}
 	}
@@ -301,8 +400,19 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.leading.Store(true)
 			return lead(ctx)
 		}
+		token := o.Instance
+		if id := o.Identity; id != nil && id.Name == o.Instance {
+			token = id.Token
+			if id.Previous != "" {
+				// The lease this daemon's previous run still holds: that process is dead (it
+				// no longer holds the identity), so nobody needs to wait for it to lapse.
+				if err := lease.ReleaseLease(ctx, "leader", id.Previous); err != nil {
+					log.Warn("the previous run's lease not released; it lapses by itself", "err", err)
+				}
+			}
+		}
 		l := &scheduler.Leader{
-			Lease: lease, Name: "leader", Token: o.Instance, Log: log,
+			Lease: lease, Name: "leader", Token: token, Log: log,
 			TTL: cmp.Or(o.LeaseTTL, scheduler.LeaseTTL), Renew: cmp.Or(o.LeaseRenew, scheduler.LeaseRenew), Retry: cmp.Or(o.LeaseRetry, scheduler.LeaseRetry),
 			OnChange: d.leading.Store,
 		}

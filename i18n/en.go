@@ -199,6 +199,30 @@ func init() {
 	t.BindingBroken = func(dept, reason string) string {
 		return "⚠️ I can no longer write to " + e(dept) + "'s chat (" + e(reason) + "); its binding is marked broken. Invite it again: /invite " + e(dept)
 	}
+	t.BindTaken = func(dept string) string {
+		return "This chat is bound to " + e(dept) + ". Only an admin can bind it to another department: an admin sends /bind CODE here, or /unbind first."
+	}
+	t.BindingMoved = func(dept string, oldChat, newChat int64, by string) string {
+		return fmt.Sprintf("⚠️ %s's binding changed: chat <code>%d</code> → <code>%d</code> (by %s). The old chat gets no more reminders.", e(dept), oldChat, newChat, e(by))
+	}
+	t.BindingTaken = func(dept string, chat int64, taker, by string) string {
+		return fmt.Sprintf("⚠️ Chat <code>%d</code> was %s's and is now %s's (by %s). %s has no chat now and gets no reminders: /invite %s",
+			chat, e(dept), e(taker), e(by), e(dept), e(dept))
+	}
+	t.ChatNoLongerBound = func(dept, now, by string) string {
+		if now == "" {
+			return "⚠️ This chat is no longer " + e(dept) + "'s: the department was bound to another chat (by " + e(by) + "). If this is wrong, tell an admin."
+		}
+		return "⚠️ This chat was " + e(dept) + "'s and is now " + e(now) + "'s (by " + e(by) + "). If this is wrong, tell an admin."
+	}
+	t.ConfigOldChat = func(dept string, oldChat, newChat int64) string {
+		return fmt.Sprintf("⚠️ config.yaml gives %s chat <code>%d</code>, which became supergroup <code>%d</code>: the binding stays on the new id. Write <code>%d</code> in config.yaml.",
+			e(dept), oldChat, newChat, newChat)
+	}
+	t.ConfigChatHeld = func(dept string, chat int64, holder string) string {
+		return fmt.Sprintf("⚠️ config.yaml gives chat <code>%d</code> to %s, but %s holds it by /bind; left as it is. Mend config.yaml, or /unbind %s first.",
+			chat, e(dept), e(holder), e(holder))
+	}
 
 	t.StatusUsage = func() string { return "Usage: /status ID, for example /status 12" }
 

@@ -74,6 +74,19 @@ type Texts struct {
 	NotBoundDepartment func(department string) string
 	Unbound            func(department string) string
 	BindingBroken      func(department, reason string) string
+	// BindTaken refuses a /bind by someone not an admin in a chat already bound.
+	BindTaken func(department string) string
+	// BindingMoved tells the supervisors that a department's binding moved to another chat,
+	// BindingTaken that a chat bound to department now belongs to taker; by says who did it
+	// (a person, config.yaml). ChatNoLongerBound tells the chat itself; now is the department
+	// it belongs to now, "" for none.
+	BindingMoved      func(department string, oldChat, newChat int64, by string) string
+	BindingTaken      func(department string, chat int64, taker, by string) string
+	ChatNoLongerBound func(department, now, by string) string
+	// ConfigOldChat: config.yaml names the id a group had before it became a supergroup.
+	// ConfigChatHeld: config.yaml gives department a chat another holds by /bind.
+	ConfigOldChat  func(department string, oldChat, newChat int64) string
+	ConfigChatHeld func(department string, chat int64, holder string) string
 
 	Departments func(lines []DepartmentLine) string
 	Tasks       func(department string, open []TaskLine) string

@@ -199,6 +199,30 @@ func init() {
 	t.BindingBroken = func(dept, reason string) string {
 		return "⚠️ 无法再向「" + e(dept) + "」的群发送消息（" + e(reason) + "），绑定已标记失效。请重新邀请：/invite " + e(dept)
 	}
+	t.BindTaken = func(dept string) string {
+		return "本群已绑定为「" + e(dept) + "」。改绑为其他单位须由管理员操作：管理员在本群发送 /bind 绑定码，或先 /unbind。"
+	}
+	t.BindingMoved = func(dept string, oldChat, newChat int64, by string) string {
+		return fmt.Sprintf("⚠️「%s」的绑定已更换：群 <code>%d</code> → <code>%d</code>（操作：%s）。原群不再收到提醒。", e(dept), oldChat, newChat, e(by))
+	}
+	t.BindingTaken = func(dept string, chat int64, taker, by string) string {
+		return fmt.Sprintf("⚠️ 群 <code>%d</code> 原绑定「%s」，现已改绑为「%s」（操作：%s）。「%s」现在没有绑定群，不再收到提醒：/invite %s",
+			chat, e(dept), e(taker), e(by), e(dept), e(dept))
+	}
+	t.ChatNoLongerBound = func(dept, now, by string) string {
+		if now == "" {
+			return "⚠️ 本群不再是「" + e(dept) + "」的督办群：该单位已改绑到另一个群（操作：" + e(by) + "）。如有误，请联系管理员。"
+		}
+		return "⚠️ 本群原绑定「" + e(dept) + "」，现已改绑为「" + e(now) + "」（操作：" + e(by) + "）。如有误，请联系管理员。"
+	}
+	t.ConfigOldChat = func(dept string, oldChat, newChat int64) string {
+		return fmt.Sprintf("⚠️ config.yaml 中「%s」的群 <code>%d</code> 已升级为超级群 <code>%d</code>：绑定保持在新群。请把 config.yaml 改为 <code>%d</code>。",
+			e(dept), oldChat, newChat, newChat)
+	}
+	t.ConfigChatHeld = func(dept string, chat int64, holder string) string {
+		return fmt.Sprintf("⚠️ config.yaml 把群 <code>%d</code> 给了「%s」，但该群已由「%s」用 /bind 绑定，未改动。请修改 config.yaml，或先 /unbind %s。",
+			chat, e(dept), e(holder), e(holder))
+	}
 
 	t.StatusUsage = func() string { return "用法：/status 任务编号，例如：/status 12" }
 

@@ -42,6 +42,8 @@ type Messenger interface {
 
 // ClaimLease is how long a claimed reminder stays claimed unconfirmed: another instance
 // sends it only after that, so a crash between sending and confirming costs one duplicate.
+// The same owner claims it again at once: a daemon restarted as the same instance (the
+// embedded store's fixed name, or daemon.Identity on Redis) sends what it had claimed.
 const ClaimLease = 5 * time.Minute
 
 // Scheduler runs the reminder policy on schedule.nudge and the digest on schedule.digest.
