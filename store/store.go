@@ -168,9 +168,13 @@ var (
 	ErrConflict = errors.New("too much concurrent writing, gave up")
 )
 
-// SeenRetention is how long a backend must remember a Telegram update_id to
-// deduplicate it; Telegram itself only redelivers within 24 hours.
-const SeenRetention = 8 * 24 * time.Hour
+// SeenRetention is how long a backend remembers a Telegram update_id to deduplicate it, and
+// no longer. Telegram redelivers an unconfirmed update (by getUpdates or a webhook's retries)
+// only within about 24 hours; and after about a week without updates it numbers them afresh,
+// so an id remembered for longer than the quiet week could take a new report for a
+// redelivery of an old one and drop it. Two days covers the first and stays far from the
+// second.
+const SeenRetention = 48 * time.Hour
 
 // FormatID returns the ID of update seq of task.
 func FormatID(task int, seq int64) string {

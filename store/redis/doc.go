@@ -33,7 +33,7 @@
 //	                                 is one HGETALL.
 //	{P}:seen:<update_id>    string   JSON array of the update IDs a Telegram
 //	                                 update recorded ("[]" for none); expires
-//	                                 after store.SeenRetention (8 days).
+//	                                 after store.SeenRetention (2 days).
 //	{P}:claims              hash     ledger key → "<expiry>|<owner>", the expiry
 //	                                 in Unix ns zero-padded to 20 digits; removed
 //	                                 on Confirm.

@@ -128,8 +128,9 @@ func (s *Store) Record(ctx context.Context, tgUpdate int64, ups []store.Update) 
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		if tgUpdate != 0 {
 			var ids string
-			err := tx.QueryRowContext(ctx, `SELECT recorded FROM telegram_seen WHERE namespace = ? AND update_id = ?`,
-				s.namespace, tgUpdate).Scan(&ids)
+			// A row older than SeenRetention that pruning has not reached yet does not count.
+			err := tx.QueryRowContext(ctx, `SELECT recorded FROM telegram_seen WHERE namespace = ? AND update_id = ? AND seen_at >= ?`,
+				s.namespace, tgUpdate, time.Now().Add(-store.SeenRetention).Unix()).Scan(&ids)
 			if err == nil {
 				fresh = false
 				recorded, err = s.updatesByID(ctx, tx, ids)
@@ -240,7 +241,7 @@ func (s *Store) markSeen(ctx context.Context, tx *sql.Tx, tgUpdate int64, record
 		ids[i] = u.ID
 	}
 	now := time.Now()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO telegram_seen (namespace, update_id, recorded, seen_at) VALUES (?, ?, ?, ?)`,
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO telegram_seen (namespace, update_id, recorded, seen_at) VALUES (?, ?, ?, ?)`,
 		s.namespace, tgUpdate, strings.Join(ids, ","), now.Unix()); err != nil {
 		return fmt.Errorf("mark telegram update %d seen: %w", tgUpdate, err)
 	}

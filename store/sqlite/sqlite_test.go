@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/duban/duban/store"
 	"github.com/duban/duban/store/storetest"
@@ -303,3 +304,36 @@ func openBench(b *testing.B) *Store {
 func BenchmarkRecord(b *testing.B) { storetest.BenchRecord(b, openBench(b)) }
 
 func BenchmarkLatest(b *testing.B) { storetest.BenchLatest(b, openBench(b)) }
+
+// TestSeenForgottenAfterRetention: an update_id seen longer ago than store.SeenRetention is
+// not a redelivery — after a quiet week Telegram numbers updates afresh, and a new report may
+// carry an old id — even when hourly pruning has not removed the row yet.
+func TestSeenForgottenAfterRetention(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "duban.db")
+	s, err := Open(ctx, path, "test:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	u := store.Update{Task: 16, Department: "市教育局", Text: "进行中", Status: store.StatusInProgress, Source: store.SourceReply}
+	if _, fresh, err := s.Record(ctx, 7, []store.Update{u}); err != nil || !fresh {
+		t.Fatalf("first record: fresh %v, %v", fresh, err)
+	}
+	old := time.Now().Add(-store.SeenRetention - time.Hour).Unix()
+	if _, err := s.db.ExecContext(ctx, `UPDATE telegram_seen SET seen_at = ? WHERE update_id = 7`, old); err != nil {
+		t.Fatal(err)
+	}
+	u.Text, u.Status = "已完成", store.StatusDone
+	got, fresh, err := s.Record(ctx, 7, []store.Update{u})
+	if err != nil || !fresh || len(got) != 1 || got[0].Text != "已完成" {
+		t.Fatalf("the same id after the retention: got %+v, fresh %v, %v; want a fresh record", got, fresh, err)
+	}
+	if ups, _ := s.Updates(ctx, 16); len(ups) != 2 {
+		t.Errorf("got %d updates on task 16, want 2", len(ups))
+	}
+	// Within the retention it is a redelivery.
+	if _, fresh, err := s.Record(ctx, 7, []store.Update{u}); err != nil || fresh {
+		t.Errorf("redelivered within the retention: fresh %v, %v; want the record given back", fresh, err)
+	}
+}
