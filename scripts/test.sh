@@ -9,7 +9,7 @@
 # The tests write only under prefixes of their own (test:<random>:), and delete them.
 # With CI=true a missing Redis fails the run; it never skips.
 #
-#   scripts/test.sh            vet, gofmt, go test -race ./... (short: under 10 minutes)
+#   scripts/test.sh            vet, gofmt, go test -race ./..., then 3 s of each fuzz target
 #   DUBAN_LONG=1 scripts/test.sh   also the long soak and load runs
 #   scripts/test.sh -run TestX ./config   extra arguments go to go test
 set -euo pipefail
@@ -130,5 +130,19 @@ log "go vet ./..."
 go vet ./...
 
 log "go test -race ./..."
-if [[ $# -eq 0 ]]; then set -- ./...; fi
-go test -race -count=1 -timeout 10m "$@"
+if [[ $# -eq 0 ]]; then
+	go test -race -count=1 -timeout 10m ./...
+	# A short run of every fuzz target (their committed corpora already ran above, as tests);
+	# DUBAN_FUZZTIME=1m for longer. A failing input is kept in the package's testdata/fuzz.
+	fuzztime=${DUBAN_FUZZTIME:-3s}
+	for target in ./report:FuzzParse ./report:FuzzSplit ./config:FuzzParseDuration ./config:FuzzParseTime \
+		./config:FuzzParseConfig ./config:FuzzParsePlan ./bot:FuzzCallbackData; do
+		log "fuzz ${target#*:} (${fuzztime})"
+		if ! out=$(go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "$fuzztime" "${target%%:*}" 2>&1); then
+			echo "$out" >&2; exit 1
+		fi
+	done
+	echo "fuzz: 7 targets, ${fuzztime} each: no failure"
+else
+	go test -race -count=1 -timeout 10m "$@"
+fi
