@@ -135,6 +135,12 @@ type Sent struct {
 	ChatID     int64     `json:"chat_id"`
 	MessageIDs []int     `json:"message_ids"`
 	At         time.Time `json:"at"`
+	// Parts is how many parts the message has; 0 means as many as MessageIDs. A Sent with
+	// fewer MessageIDs than Parts is unfinished (see Complete): Confirm keeps it as pending,
+	// with Text, so that a retry sends only the parts still missing.
+	Parts int `json:"parts,omitempty"`
+	// Text is the whole message, kept only while it is unfinished.
+	Text string `json:"text,omitempty"`
 }
 
 // Binding ties a department to the Telegram chat it is followed up in.

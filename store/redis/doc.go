@@ -38,8 +38,25 @@
 //	                                 in Unix ns zero-padded to 20 digits; removed
 //	                                 on Confirm.
 //	{P}:ledger              hash     ledger key → sent time (RFC 3339, UTC, ns).
-//	{P}:sent                hash     ledger key → Sent as JSON.
-//	{P}:messages            hash     "<chat_id>:<message_id>" → Sent as JSON.
+//	{P}:sent                hash     ledger key → "@<id>" of its record in
+//	                                 {P}:records (or, written before records were
+//	                                 stored once, the Sent JSON itself).
+//	{P}:messages            hash     "<chat_id>:<message_id>" → "@<id>", the same
+//	                                 (or an older Sent JSON).
+//	{P}:records             hash     id → Sent as JSON, one per Confirm, however
+//	                                 many keys and messages point to it. A record
+//	                                 nothing points to any more (its keys and
+//	                                 messages confirmed again) stays.
+//	{P}:records:seq         string   the last record id (INCR).
+//	{P}:pending             hash     first ledger key of a message some of whose
+//	                                 parts went out → Sent as JSON with Parts
+//	                                 and Text, so a retry sends only the rest;
+//	                                 removed when the whole message is confirmed.
+//	{P}:fence               string   the highest fencing token (decimal): raised
+//	                                 by every AcquireLease that takes a free
+//	                                 lease and by a ledger write with a higher
+//	                                 one; Claim and Confirm with a lower nonzero
+//	                                 one are refused (store.ErrFenced).
 //	{P}:bindings            hash     department → Binding as JSON.
 //	{P}:chats               hash     chat id → department (index: a chat has at
 //	                                 most one department).
@@ -61,8 +78,9 @@
 // MULTI/EXEC; if another writer got in between, EXEC fails and the whole
 // thing is retried (at most 50 times, with jittered back-off, then
 // store.ErrConflict). Bind, Unbind, MigrateChat and MarkBroken do the same
-// on the bindings and chats hashes; Confirm is a single MULTI/EXEC. Claim
-// and SetOffset are Lua scripts (check-and-set in one step); RedeemCode is
+// on the bindings and chats hashes. Claim, Confirm and SetOffset are Lua
+// scripts (check-and-set in one step; Claim and Confirm check the fence
+// first); RedeemCode is
 // GETDEL, so of two concurrent redeems exactly one gets the code.
 // AcquireLease, RenewLease and ReleaseLease are Lua scripts too: each
 // compares the token and sets, PEXPIREs or DELs in one step, so of several

@@ -23,11 +23,14 @@ func (s *Store) leaseKey(name string) string { return s.base + "lease:" + name }
 // KEYS[1] the lease; ARGV token, ttl in milliseconds (acquire and renew).
 var (
 	// acquireLeaseScript sets the lease if it is free and renews it if the
-	// token holds it.
+	// token holds it. Taking a free lease raises the fence (KEYS[2]), so
+	// that the ledger refuses the writes of every earlier holder, one that
+	// was stopped past its lease and woke up included.
 	acquireLeaseScript = goredis.NewScript(`
 local held = redis.call('GET', KEYS[1])
 if not held then
 	redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+	redis.call('INCR', KEYS[2])
 	return 1
 end
 if held == ARGV[1] then
@@ -41,6 +44,15 @@ return 0
 if redis.call('GET', KEYS[1]) == ARGV[1] then
 	redis.call('PEXPIRE', KEYS[1], ARGV[2])
 	return 1
+end
+return 0
+`)
+	// leaseFenceScript returns the fence if the token holds the lease, else 0.
+	//
+	// KEYS[1] the lease, KEYS[2] the fence; ARGV token.
+	leaseFenceScript = goredis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+	return tonumber(redis.call('GET', KEYS[2]) or '0')
 end
 return 0
 `)
@@ -60,11 +72,26 @@ func (s *Store) AcquireLease(ctx context.Context, name, token string, ttl time.D
 	if err := validateLease(name, token, ttl, true); err != nil {
 		return false, fmt.Errorf("acquire lease: %w", err)
 	}
-	held, err := acquireLeaseScript.Run(ctx, s.client, []string{s.leaseKey(name)}, token, ttl.Milliseconds()).Int()
+	held, err := acquireLeaseScript.Run(ctx, s.client, []string{s.leaseKey(name), s.fenceKey()}, token, ttl.Milliseconds()).Int()
 	if err != nil {
 		return false, fmt.Errorf("acquire lease %s: %w", name, err)
 	}
 	return held == 1, nil
+}
+
+// LeaseFence returns the fencing token of the lease called name while token
+// holds it: the number of times a lease was taken free, which only grows.
+// The holder passes it to its ledger writes (store.WithFence); 0 and false
+// when token does not hold the lease.
+func (s *Store) LeaseFence(ctx context.Context, name, token string) (int64, bool, error) {
+	if err := validateLease(name, token, 0, false); err != nil {
+		return 0, false, fmt.Errorf("lease fence: %w", err)
+	}
+	fence, err := leaseFenceScript.Run(ctx, s.client, []string{s.leaseKey(name), s.fenceKey()}, token).Int64()
+	if err != nil {
+		return 0, false, fmt.Errorf("lease fence %s: %w", name, err)
+	}
+	return fence, fence > 0, nil
 }
 
 // RenewLease extends the lease only if token holds it; false if it lapsed or another holds it.

@@ -323,3 +323,56 @@ func TestLeaseConnectionError(t *testing.T) {
 		t.Error("release: got nil error, want one")
 	}
 }
+
+// TestLeaseFence: each time the lease is taken free its fence grows, renewing keeps it, and
+// once another holder has taken the lease the ledger refuses the earlier holder's writes.
+func TestLeaseFence(t *testing.T) {
+	s := openLease(t, storetest.NewPrefix(t, "fence"))
+	ctx := leaseContext(t)
+	fence := func(token string) (int64, bool) {
+		t.Helper()
+		f, held, err := s.LeaseFence(ctx, "leader", token)
+		if err != nil {
+			t.Fatalf("lease fence for %s: %v", token, err)
+		}
+		return f, held
+	}
+	if !acquire(t, s, "leader", "a", 50*time.Millisecond) {
+		t.Fatal("a did not get a free lease")
+	}
+	fa, held := fence("a")
+	if !held || fa < 1 {
+		t.Fatalf("a's fence: got %d, %v; want at least 1, held", fa, held)
+	}
+	if !acquire(t, s, "leader", "a", 50*time.Millisecond) || !renew(t, s, "leader", "a", 50*time.Millisecond) {
+		t.Fatal("a could not renew its lease")
+	}
+	if f, _ := fence("a"); f != fa {
+		t.Errorf("a's fence after renewing: got %d, want %d", f, fa)
+	}
+	if f, held := fence("b"); held || f != 0 {
+		t.Errorf("fence for b, not holding: got %d, %v; want 0, false", f, held)
+	}
+	aCtx := store.WithFence(ctx, fa)
+	if ok, err := s.Claim(aCtx, "n|1", "a", time.Now(), time.Minute); err != nil || !ok {
+		t.Fatalf("a's claim: got %v, %v; want true, nil", ok, err)
+	}
+	time.Sleep(80 * time.Millisecond) // a is stopped past its lease
+	if !acquire(t, s, "leader", "b", time.Minute) {
+		t.Fatal("b did not get the lapsed lease")
+	}
+	fb, _ := fence("b")
+	if fb <= fa {
+		t.Errorf("b's fence: got %d, want above a's %d", fb, fa)
+	}
+	// a wakes up: before b has written anything, its writes are refused already.
+	if ok, err := s.Claim(aCtx, "n|2", "a", time.Now(), time.Minute); !errors.Is(err, store.ErrFenced) || ok {
+		t.Errorf("a's claim after b took the lease: got %v, %v; want false, ErrFenced", ok, err)
+	}
+	if err := s.Confirm(aCtx, store.Sent{Keys: []string{"n|1"}, ChatID: 1, MessageIDs: []int{1}, At: time.Now()}); !errors.Is(err, store.ErrFenced) {
+		t.Errorf("a's confirm after b took the lease: got %v, want ErrFenced", err)
+	}
+	if ok, err := s.Claim(store.WithFence(ctx, fb), "n|2", "b", time.Now(), time.Minute); err != nil || !ok {
+		t.Errorf("b's claim: got %v, %v; want true, nil", ok, err)
+	}
+}

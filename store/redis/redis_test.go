@@ -307,6 +307,7 @@ func TestEveryKeyIsUnderThePrefix(t *testing.T) {
 		base + "bindings", base + "chain:1", base + "chains", base + "chats", base + "claims",
 		base + "code:CODE", base + "head:1", base + "latest", base + "latest-for:市教育局",
 		base + "ledger", base + "messages", base + "offset", base + "seen:1", base + "sent", base + "snoozes",
+		base + "records", base + "records:seq",
 	}
 	sort.Strings(want)
 	if strings.Join(keys, "\n") != strings.Join(want, "\n") {

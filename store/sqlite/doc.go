@@ -27,7 +27,9 @@
 // chain head per task, the index of chains), latest (derived state per task and
 // department, pointing at its last update), telegram_seen (update_ids
 // recorded, pruned after store.SeenRetention), claims, sent, ledger,
-// message_refs (the reminder ledger), bindings, codes, snoozes and settings
-// (the Telegram offset). Times are stored as RFC 3339 text in UTC with
+// pending (a message some of whose parts went out, with its text, under its
+// first key), message_refs (the reminder ledger), bindings, codes, snoozes
+// and settings (the Telegram offset; "fence", the highest fencing token a
+// ledger write carried). Times are stored as RFC 3339 text in UTC with
 // nanoseconds, so they read back exactly.
 package sqlite

@@ -21,6 +21,9 @@ func (s *Store) Claim(ctx context.Context, key, owner string, now time.Time, lea
 	}
 	won := false
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.fence(ctx, tx); err != nil {
+			return err
+		}
 		var confirmed int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM ledger WHERE namespace = ? AND key = ?`, s.namespace, key).Scan(&confirmed)
 		if err == nil {
@@ -54,17 +57,28 @@ func (s *Store) Claim(ctx context.Context, key, owner string, now time.Time, lea
 }
 
 // Confirm marks every key of sent as sent and indexes each of its messages,
-// atomically. Confirming a key again replaces what it points to.
+// atomically. Confirming a key again replaces what it points to. An unfinished
+// sent (store.Sent.Complete) confirms no key: its messages are indexed and it
+// is kept, text and all, under its first key for Pending until a complete one
+// replaces it.
 func (s *Store) Confirm(ctx context.Context, sent store.Sent) error {
 	sent, err := store.NormalizeSent(sent)
 	if err != nil {
 		return fmt.Errorf("confirm: %w", err)
 	}
+	if err := store.ValidateUnfinished(sent); err != nil {
+		return fmt.Errorf("confirm: %w", err)
+	}
+	text := sent.Text
+	sent.Text = "" // the index and the ledger need no text
 	body, err := json.Marshal(sent)
 	if err != nil {
 		return fmt.Errorf("confirm: %w", err)
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.fence(ctx, tx); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO sent (namespace, body) VALUES (?, ?)`, s.namespace, string(body))
 		if err != nil {
 			return err
@@ -73,13 +87,32 @@ func (s *Store) Confirm(ctx context.Context, sent store.Sent) error {
 		if err != nil {
 			return err
 		}
+		if !sent.Complete() {
+			withText := sent
+			withText.Text = text
+			pending, err := json.Marshal(withText)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO pending (namespace, key, body) VALUES (?, ?, ?)
+					ON CONFLICT (namespace, key) DO UPDATE SET body = excluded.body`,
+				s.namespace, sent.FirstKey(), string(pending)); err != nil {
+				return err
+			}
+		}
 		for _, key := range sent.Keys {
+			if !sent.Complete() {
+				break
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO ledger (namespace, key, sent_id, at) VALUES (?, ?, ?, ?)
 					ON CONFLICT (namespace, key) DO UPDATE SET sent_id = excluded.sent_id, at = excluded.at`,
 				s.namespace, key, id, store.FormatTime(sent.At)); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM claims WHERE namespace = ? AND key = ?`, s.namespace, key); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM pending WHERE namespace = ? AND key = ?`, s.namespace, key); err != nil {
 				return err
 			}
 		}
@@ -96,6 +129,55 @@ func (s *Store) Confirm(ctx context.Context, sent store.Sent) error {
 		return fmt.Errorf("confirm: %w", err)
 	}
 	return nil
+}
+
+// fence refuses, in tx, a write whose fence (store.FenceOf) is below the
+// highest one seen, and remembers a higher one. The embedded store has one
+// daemon, so this only keeps the interface the same as Redis's.
+func (s *Store) fence(ctx context.Context, tx *sql.Tx) error {
+	f := store.FenceOf(ctx)
+	if f == 0 {
+		return nil
+	}
+	var seen int64
+	err := tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE namespace = ? AND name = 'fence'`, s.namespace).Scan(&seen)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	switch {
+	case f < seen:
+		return fmt.Errorf("fence %d, store at %d: %w", f, seen, store.ErrFenced)
+	case f > seen:
+		_, err = tx.ExecContext(ctx, `INSERT INTO settings (namespace, name, value) VALUES (?, 'fence', ?)
+				ON CONFLICT (namespace, name) DO UPDATE SET value = excluded.value`, s.namespace, f)
+	}
+	return err
+}
+
+// Pending returns every unfinished message (see Confirm), with its text.
+func (s *Store) Pending(ctx context.Context) ([]store.Sent, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT body FROM pending WHERE namespace = ? ORDER BY key`, s.namespace)
+	if err != nil {
+		return nil, fmt.Errorf("pending: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Sent
+	for rows.Next() {
+		var body string
+		if err := rows.Scan(&body); err != nil {
+			return nil, fmt.Errorf("pending: %w", err)
+		}
+		var sent store.Sent
+		if err := json.Unmarshal([]byte(body), &sent); err != nil {
+			return nil, fmt.Errorf("pending: %w", err)
+		}
+		sent.At = sent.At.UTC()
+		out = append(out, sent)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pending: %w", err)
+	}
+	return out, nil
 }
 
 // SentFor returns the reminder that confirmed key.

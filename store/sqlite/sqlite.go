@@ -102,6 +102,14 @@ var schema = []string{
 		at        TEXT    NOT NULL,
 		PRIMARY KEY (namespace, key)
 	)`,
+	// pending holds a message some of whose parts went out, under its first ledger key,
+	// until the rest have (ledger.go). IF NOT EXISTS: an older file gets it as it opens.
+	`CREATE TABLE IF NOT EXISTS pending (
+		namespace TEXT NOT NULL,
+		key       TEXT NOT NULL,
+		body      TEXT NOT NULL,
+		PRIMARY KEY (namespace, key)
+	)`,
 	`CREATE TABLE IF NOT EXISTS message_refs (
 		namespace  TEXT    NOT NULL,
 		chat_id    INTEGER NOT NULL,

@@ -205,3 +205,121 @@ func mustLedger(tb testing.TB, b Backend) map[string]time.Time {
 	}
 	return got
 }
+
+// testConfirmByParts: a message whose first part went out and second did not is kept, with
+// its text, as pending: its keys are not in the ledger, a reply to its first part finds it,
+// and the complete Confirm makes it an ordinary reminder.
+func testConfirmByParts(t *testing.T, s suite) {
+	b, _ := s.openFresh(t, "parts")
+	ctx := testContext(t)
+	keys := []string{"e|1|市教育局|overdue", "e|2|市教育局|overdue"}
+	for _, key := range keys {
+		if ok, err := b.Claim(ctx, key, "a", t0, time.Minute); err != nil || !ok {
+			t.Fatalf("claim %s: got %v, %v; want true, nil", key, ok, err)
+		}
+	}
+	half := store.Sent{Keys: keys, Department: "supervisors", Stage: "escalation", ChatID: -500,
+		MessageIDs: []int{7}, Parts: 2, Text: "第一部分\n第二部分", At: t0}
+	if err := b.Confirm(ctx, half); err != nil {
+		t.Fatalf("confirm part 1 of 2: %v", err)
+	}
+	if got := mustLedger(t, b); len(got) != 0 {
+		t.Errorf("ledger after part 1 of 2: got %v, want nothing confirmed", got)
+	}
+	if _, ok, err := b.SentFor(ctx, keys[0]); err != nil || ok {
+		t.Errorf("sent for a key of an unfinished message: got found=%v, %v; want false, nil", ok, err)
+	}
+	pending := mustPending(t, b)
+	if len(pending) != 1 {
+		t.Fatalf("pending after part 1 of 2: got %d messages, want 1", len(pending))
+	}
+	checkSent(t, "pending", pending[0], half)
+	if pending[0].Parts != 2 || pending[0].Text != half.Text {
+		t.Errorf("pending: got parts %d, text %q; want 2, %q", pending[0].Parts, pending[0].Text, half.Text)
+	}
+	if got, ok, err := b.MessageRef(ctx, -500, 7); err != nil || !ok || len(got.Keys) != 2 {
+		t.Errorf("message ref of part 1: got %+v, %v, %v; want the escalation", got, ok, err)
+	}
+	// Its claim still holds: another instance does not take it while the first can finish it.
+	if ok, err := b.Claim(ctx, keys[0], "b", t0.Add(30*time.Second), time.Minute); err != nil || ok {
+		t.Errorf("claim of an unfinished message by another owner: got %v, %v; want false, nil", ok, err)
+	}
+	if err := b.Confirm(ctx, store.Sent{Keys: keys, Department: "supervisors", Stage: "escalation", ChatID: -500,
+		MessageIDs: []int{7, 8}, Parts: 2, At: t0}); err != nil {
+		t.Fatalf("confirm both parts: %v", err)
+	}
+	if got := mustPending(t, b); len(got) != 0 {
+		t.Errorf("pending after both parts: got %d messages, want none", len(got))
+	}
+	if got := mustLedger(t, b); len(got) != 2 {
+		t.Errorf("ledger after both parts: got %d keys, want 2", len(got))
+	}
+	if got, ok, err := b.MessageRef(ctx, -500, 8); err != nil || !ok || len(got.Keys) != 2 || got.Text != "" {
+		t.Errorf("message ref of part 2: got %+v, %v, %v; want the escalation, without its text", got, ok, err)
+	}
+	for _, bad := range []store.Sent{
+		{ChatID: 1, MessageIDs: []int{1}, Parts: 2, At: t0},              // unfinished without a key
+		{Keys: []string{"x"}, MessageIDs: []int{1, 2}, Parts: 1, At: t0}, // more ids than parts
+		{Keys: []string{"x"}, Parts: -1, At: t0},
+	} {
+		if err := b.Confirm(ctx, bad); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("confirm %+v: got %v, want ErrInvalid", bad, err)
+		}
+	}
+}
+
+// testFencing: a ledger write whose fence is older than one the store has seen is refused and
+// changes nothing; an unfenced one (0) is always allowed.
+func testFencing(t *testing.T, s suite) {
+	b, _ := s.openFresh(t, "fence")
+	ctx := testContext(t)
+	old, current := store.WithFence(ctx, 3), store.WithFence(ctx, 4)
+	if ok, err := b.Claim(old, "k1", "a", t0, time.Minute); err != nil || !ok {
+		t.Fatalf("claim with fence 3: got %v, %v; want true, nil", ok, err)
+	}
+	if ok, err := b.Claim(current, "k2", "b", t0, time.Minute); err != nil || !ok {
+		t.Fatalf("claim with fence 4: got %v, %v; want true, nil", ok, err)
+	}
+	if ok, err := b.Claim(old, "k3", "a", t0, time.Minute); !errors.Is(err, store.ErrFenced) || ok {
+		t.Errorf("claim with fence 3 after 4: got %v, %v; want false, ErrFenced", ok, err)
+	}
+	if ok, err := b.Claim(old, "k1", "a", t0, time.Minute); !errors.Is(err, store.ErrFenced) || ok {
+		t.Errorf("renewing a claim with fence 3 after 4: got %v, %v; want false, ErrFenced", ok, err)
+	}
+	if err := b.Confirm(old, store.Sent{Keys: []string{"k1"}, ChatID: 1, MessageIDs: []int{1}, At: t0}); !errors.Is(err, store.ErrFenced) {
+		t.Errorf("confirm with fence 3 after 4: got %v, want ErrFenced", err)
+	}
+	if err := b.Confirm(old, store.Sent{Keys: []string{"k1"}, ChatID: 1, MessageIDs: []int{1}, Parts: 2, Text: "x", At: t0}); !errors.Is(err, store.ErrFenced) {
+		t.Errorf("confirming a part with fence 3 after 4: got %v, want ErrFenced", err)
+	}
+	if got := mustLedger(t, b); len(got) != 0 {
+		t.Errorf("ledger after refused confirms: got %v, want nothing", got)
+	}
+	if got := mustPending(t, b); len(got) != 0 {
+		t.Errorf("pending after a refused confirm: got %d, want none", len(got))
+	}
+	if _, ok, err := b.MessageRef(ctx, 1, 1); err != nil || ok {
+		t.Errorf("message ref after a refused confirm: got found=%v, %v; want false, nil", ok, err)
+	}
+	if err := b.Confirm(current, store.Sent{Keys: []string{"k2"}, ChatID: 1, MessageIDs: []int{2}, At: t0}); err != nil {
+		t.Errorf("confirm with fence 4: %v", err)
+	}
+	if ok, err := b.Claim(ctx, "k4", "c", t0, time.Minute); err != nil || !ok {
+		t.Errorf("unfenced claim: got %v, %v; want true, nil", ok, err)
+	}
+	if ok, err := b.Claim(store.WithFence(ctx, 9), "k5", "d", t0, time.Minute); err != nil || !ok {
+		t.Errorf("claim with fence 9: got %v, %v; want true, nil", ok, err)
+	}
+	if ok, err := b.Claim(current, "k6", "b", t0, time.Minute); !errors.Is(err, store.ErrFenced) || ok {
+		t.Errorf("claim with fence 4 after 9: got %v, %v; want false, ErrFenced", ok, err)
+	}
+}
+
+func mustPending(tb testing.TB, b Backend) []store.Sent {
+	tb.Helper()
+	got, err := b.Pending(testContext(tb))
+	if err != nil {
+		tb.Fatalf("pending: %v", err)
+	}
+	return got
+}

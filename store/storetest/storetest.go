@@ -27,6 +27,7 @@ type Backend interface {
 	Confirm(ctx context.Context, sent store.Sent) error
 	SentFor(ctx context.Context, key string) (store.Sent, bool, error)
 	Ledger(ctx context.Context) (map[string]time.Time, error)
+	Pending(ctx context.Context) ([]store.Sent, error)
 	MessageRef(ctx context.Context, chatID int64, messageID int) (store.Sent, bool, error)
 
 	Bind(ctx context.Context, b store.Binding) error
@@ -117,6 +118,8 @@ func Run(t *testing.T, open Opener, opts ...Option) {
 		{"Claim", testClaim},
 		{"ClaimRace", testClaimRace},
 		{"ConfirmAndMessageRef", testConfirmAndMessageRef},
+		{"ConfirmByParts", testConfirmByParts},
+		{"Fencing", testFencing},
 		{"BindingCodes", testBindingCodes},
 		{"BindingCodeRace", testBindingCodeRace},
 		{"Bindings", testBindings},
@@ -129,6 +132,7 @@ func Run(t *testing.T, open Opener, opts ...Option) {
 		{"VerifyClean", testVerifyClean},
 		{"VerifyTampered", testVerifyTampered},
 		{"VerifyLatest", testVerifyLatest},
+		{"WebSessions", testWebSessions},
 		{"Outage", testOutage},
 	}
 	for _, c := range cases {
