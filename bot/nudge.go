@@ -12,16 +12,13 @@ import (
 	"github.com/duban/duban/store"
 )
 
-// Nudge sends one message to a department about its due items — with status buttons when
-// it is about one task — and confirms keys in the reminder ledger with the message's ids, so
-// that a reply to it finds its tasks. Items come most urgent first.
-func (b *Bot) Nudge(ctx context.Context, dept string, chat int64, items []i18n.NudgeItem, keys []string) (store.Sent, error) {
+// NudgeMessage is the message to a department about its due items — with status buttons
+// when it is about one task. Items come most urgent first.
+func (b *Bot) NudgeMessage(dept string, chat int64, items []i18n.NudgeItem) sender.Message {
 	st := b.state()
-	tasks := make([]int, len(items))
 	// The metric tells apart tasks that share a goal (#24–#28); the plan in force has it.
 	items = slices.Clone(items)
 	for i, it := range items {
-		tasks[i] = it.Task
 		if task, ok := st.plan.Task(it.Task); ok && it.Metric == "" {
 			items[i].Metric = task.Metric
 		}
@@ -30,13 +27,56 @@ func (b *Bot) Nudge(ctx context.Context, dept string, chat int64, items []i18n.N
 	if len(items) == 1 {
 		msg.Keyboard = b.keyboard(chat, items[0].Task, "")
 	}
-	ids, err := b.send.Send(ctx, msg)
+	return msg
+}
+
+// partSender is a Sender that can resume a message at a part; *sender.Sender is one.
+type partSender interface {
+	SendFrom(ctx context.Context, m sender.Message, from int, h sender.Hooks) ([]int, error)
+}
+
+var _ partSender = (*sender.Sender)(nil)
+
+// SendFrom sends m's parts from index from on, telling h about each (see sender.Hooks): the
+// scheduler records a message part by part with it.
+func (b *Bot) SendFrom(ctx context.Context, m sender.Message, from int, h sender.Hooks) ([]int, error) {
+	if ps, ok := b.send.(partSender); ok {
+		return ps.SendFrom(ctx, m, from, h)
+	}
+	// A Sender that sends whole messages only (a test's): the parts cannot be told apart.
+	if from != 0 {
+		return nil, fmt.Errorf("send from part %d: the sender sends whole messages only", from)
+	}
+	if h.Before != nil {
+		if err := h.Before(ctx, 0); err != nil {
+			return nil, err
+		}
+	}
+	ids, err := b.send.Send(ctx, m)
+	if h.Sent != nil {
+		for i, id := range ids {
+			if herr := h.Sent(ctx, i, id); herr != nil {
+				return ids[:i+1], errors.Join(err, herr)
+			}
+		}
+	}
+	return ids, err
+}
+
+// Nudge sends one message to a department about its due items (see NudgeMessage) and
+// confirms keys in the reminder ledger with the message's ids, so that a reply to it finds
+// its tasks. The scheduler does not use it: it records its messages part by part.
+func (b *Bot) Nudge(ctx context.Context, dept string, chat int64, items []i18n.NudgeItem, keys []string) (store.Sent, error) {
+	tasks := make([]int, len(items))
+	for i, it := range items {
+		tasks[i] = it.Task
+	}
+	ids, err := b.send.Send(ctx, b.NudgeMessage(dept, chat, items))
 	if err != nil && len(ids) == 0 {
 		return store.Sent{}, fmt.Errorf("nudge %s: %w", dept, err)
 	}
 	sent := store.Sent{Keys: keys, Department: dept, Tasks: tasks, Stage: "nudge", ChatID: chat, MessageIDs: ids, At: b.now()}
-	// Sent is sent: recording it is retried a few times on its own clock, since an
-	// unrecorded reminder goes out again once its claim lapses.
+	// Sent is sent: recording it is retried a few times on its own clock.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	var cerr error

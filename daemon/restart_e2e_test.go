@@ -25,6 +25,9 @@ func TestRestartIsTheSameInstance(t *testing.T) {
 		tg := newFakeTelegram(t)
 		tg.AddChat(eduGroup)
 		c, p := testConfig(t, tg)
+		// No escalation: a tick sends to its chats at once, and the one failure injected
+		// below is the nudge's.
+		c.Supervisors.Chat = 0
 		st, reopen := be.open(t)
 		bindDirect(t, st, "市教育局", eduGroup)
 		path := filepath.Join(t.TempDir(), "instance.json")

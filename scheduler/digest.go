@@ -3,11 +3,14 @@ package scheduler
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/duban/duban/i18n"
+	"github.com/duban/duban/sender"
 	"github.com/duban/duban/store"
 )
 
@@ -158,11 +161,15 @@ func (sc *Scheduler) updatesSince(ctx context.Context, t time.Time) ([]i18n.Dige
 
 // SendDigests sends the weekly digest: the overall one to the supervisors chat, and to each
 // bound department with open tasks its own list. Each goes once a week, whichever instance
-// claims it.
+// claims it, to every chat at once (MaxParallel); a digest an earlier try cut short gets
+// its missing parts only.
 func (sc *Scheduler) SendDigests(ctx context.Context, now time.Time) (int, error) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	ps := sc.plan.Load()
+	if err := sc.flush(ctx); err != nil {
+		return 0, err
+	}
 	d, perDept, err := sc.digest(ctx, ps, now)
 	if err != nil {
 		return 0, err
@@ -171,29 +178,57 @@ func (sc *Scheduler) SendDigests(ctx context.Context, now time.Time) (int, error
 	if err != nil {
 		return 0, err
 	}
+	resume, resumed, err := sc.pending(ctx, func(p store.Sent) bool { return p.Stage == "digest" })
+	if err != nil {
+		return 0, err
+	}
 	week := isoWeek(now, ps.settings.Location)
+	var mu sync.Mutex
 	sent, failed := 0, 0
-	send := func(recipient string, chat int64, tasks []int, text string) error {
-		key := "d|" + week + "|" + recipient
-		ok, err := sc.store.Claim(ctx, key, sc.owner, now, ClaimLease)
-		if err != nil || !ok {
-			return err
-		}
-		ids, err := sc.msg.Notify(ctx, chat, text)
-		if err != nil {
-			// Claimed, unconfirmed: a retry of the digest sends this one again.
-			sc.log.Warn("digest not sent", "to", recipient, "err", err)
+	var errs []error
+	done := func(err error, what string, fatal bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err == nil:
+			sent++
+		case fatal:
+			errs = append(errs, err)
+		default:
+			// Claimed, unconfirmed (or pending with the parts that went out): a retry of the
+			// digest sends it, or its missing parts, again.
+			sc.log.Warn("digest not sent", "to", what, "err", err)
 			failed++
-			return nil
 		}
-		sent++
-		// Indexed with its tasks, so that a reply to a department's digest finds them.
-		return sc.store.Confirm(ctx, store.Sent{Keys: []string{key}, Department: recipient, Tasks: tasks, Stage: "digest", ChatID: chat, MessageIDs: ids, At: now})
+	}
+	var work lanes
+	for _, p := range resume {
+		work.add(p.ChatID, func(ctx context.Context) {
+			_, err := sc.resume(ctx, p)
+			done(err, p.Department, false)
+		})
+	}
+	send := func(recipient string, chat int64, tasks []int, text func() string) {
+		key := "d|" + week + "|" + recipient
+		if resumed[key] {
+			return
+		}
+		work.add(chat, func(ctx context.Context) {
+			ok, err := sc.store.Claim(ctx, key, sc.owner, now, ClaimLease)
+			if err != nil || !ok {
+				if err != nil {
+					done(fmt.Errorf("claim %s: %w", key, err), recipient, true)
+				}
+				return
+			}
+			// Indexed with its tasks, so that a reply to a department's digest finds them.
+			rec := store.Sent{Keys: []string{key}, Department: recipient, Tasks: tasks, Stage: "digest", ChatID: chat, At: now}
+			_, err = sc.deliver(ctx, rec, sender.Message{ChatID: chat, Text: text()})
+			done(err, recipient, false)
+		})
 	}
 	if sup := ps.cfg.Supervisors.Chat; sup != 0 {
-		if err := send("supervisors", sup, nil, ps.texts.SupervisorDigest(d)); err != nil {
-			return sent, err
-		}
+		send("supervisors", sup, nil, func() string { return ps.texts.SupervisorDigest(d) })
 	}
 	for _, dept := range ps.cfg.DepartmentNames {
 		if chat := chats[dept]; chat != 0 && len(perDept[dept]) > 0 {
@@ -201,10 +236,14 @@ func (sc *Scheduler) SendDigests(ctx context.Context, now time.Time) (int, error
 			for _, t := range perDept[dept] {
 				tasks = append(tasks, t.ID)
 			}
-			if err := send(dept, chat, tasks, ps.texts.DepartmentDigests(i18n.DepartmentDigest{Department: dept, Open: perDept[dept]})); err != nil {
-				return sent, err
-			}
+			send(dept, chat, tasks, func() string {
+				return ps.texts.DepartmentDigests(i18n.DepartmentDigest{Department: dept, Open: perDept[dept]})
+			})
 		}
+	}
+	work.run(ctx)
+	if err := errors.Join(errs...); err != nil {
+		return sent, err
 	}
 	if failed > 0 {
 		return sent, fmt.Errorf("%d digests not delivered", failed)

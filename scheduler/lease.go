@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/duban/duban/store"
 )
 
 // Lease is a leader lease in a store several daemons share (Redis). The embedded store
@@ -12,6 +14,13 @@ type Lease interface {
 	AcquireLease(ctx context.Context, name, token string, ttl time.Duration) (bool, error)
 	RenewLease(ctx context.Context, name, token string, ttl time.Duration) (bool, error)
 	ReleaseLease(ctx context.Context, name, token string) error
+}
+
+// Fencer is a Lease that numbers its holders: LeaseFence is the fencing token of the lease
+// while token holds it, higher for every later acquisition. The store refuses ledger writes
+// that carry an older one (store.WithFence).
+type Fencer interface {
+	LeaseFence(ctx context.Context, name, token string) (fence int64, held bool, err error)
 }
 
 // Leader runs work on one daemon at a time. The others wait; when the leader dies its lease
@@ -46,9 +55,24 @@ func (l *Leader) Lead(ctx context.Context, work func(ctx context.Context) error)
 		if !l.acquire(ctx) {
 			return nil
 		}
+		lctx := ctx
+		if f, ok := l.Lease.(Fencer); ok {
+			// work's ledger writes carry this lease's fence: should this daemon be stopped past
+			// its lease and wake up, the store refuses them, so it sends nothing its successor
+			// may have sent.
+			fence, held, err := f.LeaseFence(ctx, l.Name, l.Token)
+			if err != nil || !held {
+				l.Log.Warn("lease fence not read; trying again", "held", held, "err", err)
+				if !sleepCtx(ctx, l.Retry) {
+					return nil
+				}
+				continue
+			}
+			lctx = store.WithFence(ctx, fence)
+		}
 		l.Log.Info("leading", "lease", l.Name)
 		l.OnChange(true)
-		err, lost := l.hold(ctx, work)
+		err, lost := l.hold(lctx, work)
 		l.OnChange(false)
 		if !lost {
 			// Released with a fresh context: ctx may be over, and the successor should not wait.

@@ -173,7 +173,7 @@ func (sc *Scheduler) fire(ctx context.Context, which string, at time.Time) (done
 		}
 	default:
 		rep, err := sc.Tick(tctx, now)
-		sc.log.Info("tick", "messages", rep.Messages, "items", rep.Items, "escalations", rep.Escalations, "unbound", rep.Unbound, "unbound_told", rep.UnboundTold, "failed", rep.Failed, "err", err)
+		sc.log.Info("tick", "messages", rep.Messages, "items", rep.Items, "escalations", rep.Escalations, "unbound", rep.Unbound, "unbound_told", rep.UnboundTold, "resumed", rep.Resumed, "failed", rep.Failed, "err", err)
 		if err != nil {
 			return false, err
 		}

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/duban/duban/config"
 	"github.com/duban/duban/i18n"
+	"github.com/duban/duban/sender"
 	"github.com/duban/duban/store"
 )
 
@@ -26,19 +28,28 @@ type Store interface {
 	Bindings(ctx context.Context) ([]store.Binding, error)
 	Chains(ctx context.Context) ([]int, error)
 	Updates(ctx context.Context, task int) ([]store.Update, error)
+	// Claim and Confirm carry the fence of ctx (store.WithFence): a daemon that lost its
+	// lease writes nothing.
 	Claim(ctx context.Context, key, owner string, now time.Time, lease time.Duration) (bool, error)
 	Confirm(ctx context.Context, sent store.Sent) error
 	SentFor(ctx context.Context, key string) (store.Sent, bool, error)
+	// Pending is every message some of whose parts went out and the others not yet.
+	Pending(ctx context.Context) ([]store.Sent, error)
 }
 
-// Messenger sends what the scheduler decided; the bot provides it.
+// Messenger renders and sends what the scheduler decided; the bot provides it.
 type Messenger interface {
-	// Nudge sends one message about items to a department's chat and confirms keys in the
-	// ledger with its message ids.
-	Nudge(ctx context.Context, department string, chat int64, items []i18n.NudgeItem, keys []string) (store.Sent, error)
-	// Notify sends a text to a chat.
-	Notify(ctx context.Context, chat int64, text string) ([]int, error)
+	// NudgeMessage is the message about items (most urgent first) to a department's chat.
+	NudgeMessage(department string, chat int64, items []i18n.NudgeItem) sender.Message
+	// SendFrom sends m's parts from index from on, as sender.Sender.SendFrom does.
+	SendFrom(ctx context.Context, m sender.Message, from int, h sender.Hooks) ([]int, error)
 }
+
+// MaxParallel bounds how many chats a tick or digest sends to at once. Each chat's messages
+// go one after another; a chat waiting out its retry backoff holds one of these slots and
+// nothing else, and the sender keeps Telegram's overall and per-chat limits whatever the
+// number.
+const MaxParallel = 32
 
 // ClaimLease is how long a claimed reminder stays claimed unconfirmed: another instance
 // sends it only after that, so a crash between sending and confirming costs one duplicate.
@@ -58,6 +69,11 @@ type Scheduler struct {
 
 	plan atomic.Pointer[planState]
 	mu   sync.Mutex // one tick at a time: a slow tick and the next never overlap
+
+	// unrecorded are messages (or parts) that went out but whose Confirm failed, by first
+	// key: the next tick records them before it sends anything, instead of sending again.
+	unrecordedMu sync.Mutex
+	unrecorded   map[string]store.Sent
 }
 
 type planState struct {
@@ -77,7 +93,7 @@ func New(s Store, m Messenger, c *config.Config, p *config.Plan, owner string, l
 	if now == nil {
 		now = time.Now
 	}
-	sc := &Scheduler{store: s, msg: m, owner: owner, log: log, now: now, retryEvery: RetryEvery}
+	sc := &Scheduler{store: s, msg: m, owner: owner, log: log, now: now, retryEvery: RetryEvery, unrecorded: map[string]store.Sent{}}
 	if err := sc.SetPlan(c, p); err != nil {
 		return nil, err
 	}
@@ -134,28 +150,62 @@ type TickReport struct {
 	Escalations int
 	Unbound     int  // items held back: due, but the department has no chat
 	UnboundTold bool // the supervisors were told how many departments have no chat, with how many overdue items
-	Failed      int  // messages not delivered; their items go again next tick
+	Resumed     int  // messages of an earlier try whose missing parts were sent
+	Failed      int  // messages not delivered; their items (or missing parts) go again next try
 }
 
 // Tick runs the policy at now and sends what is due: one message per department listing all
 // its items, most urgent first, and one escalation message to the supervisors, which ends
 // with the line summing up departments without a chat when its numbers are new. Every item
-// is claimed in the ledger first, so two instances never both send it.
+// is claimed in the ledger first, so two instances never both send it. Chats are sent to
+// at once (MaxParallel), so one chat's retries do not hold up the others; a message an
+// earlier try left unfinished gets its missing parts first.
 func (sc *Scheduler) Tick(ctx context.Context, now time.Time) (TickReport, error) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	ps := sc.plan.Load()
 	var rep TickReport
+	if err := sc.flush(ctx); err != nil {
+		return rep, err
+	}
 	st, chats, err := sc.load(ctx)
 	if err != nil {
 		return rep, err
 	}
 	dec := Decide(ps.plan, st, ps.settings, now)
 	rep.Unbound = dec.Unbound.Held
+	resume, resumed, err := sc.pending(ctx, func(p store.Sent) bool { return p.Stage != "digest" })
+	if err != nil {
+		return rep, err
+	}
+
+	var mu sync.Mutex // guards rep and errs
+	var errs []error
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		errs = append(errs, err)
+	}
+	var work lanes
+	for _, p := range resume {
+		work.add(p.ChatID, func(ctx context.Context) {
+			_, err := sc.resume(ctx, p)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				sc.log.Warn("missing parts not sent", "to", p.Department, "keys", len(p.Keys), "err", err)
+				rep.Failed++
+				return
+			}
+			rep.Resumed++
+		})
+	}
 
 	byDept := map[string][]Due{}
 	for _, d := range dec.Nudges {
-		byDept[d.Department] = append(byDept[d.Department], d)
+		if !resumed[d.Key] { // in a message being finished
+			byDept[d.Department] = append(byDept[d.Department], d)
+		}
 	}
 	for _, dept := range ps.cfg.DepartmentNames {
 		items := byDept[dept]
@@ -166,69 +216,128 @@ func (sc *Scheduler) Tick(ctx context.Context, now time.Time) (TickReport, error
 		if chat == 0 {
 			continue // not reached: Decide holds back departments without a chat
 		}
-		claimed, keys, err := sc.claim(ctx, now, items)
-		if err != nil {
-			return rep, err
-		}
-		if len(claimed) == 0 {
-			continue
-		}
-		if _, err := sc.msg.Nudge(ctx, dept, chat, nudgeItems(claimed, ps.settings.Location), keys); err != nil {
-			sc.log.Warn("nudge not sent", "department", dept, "err", err)
-			rep.Failed++
-			continue
-		}
-		rep.Messages++
-		rep.Items += len(claimed)
+		work.add(chat, func(ctx context.Context) {
+			claimed, keys, err := sc.claim(ctx, now, items)
+			if err != nil {
+				fail(err)
+				return
+			}
+			if len(claimed) == 0 {
+				return
+			}
+			tasks := make([]int, len(claimed))
+			for i, d := range claimed {
+				tasks[i] = d.Task.ID
+			}
+			m := sc.msg.NudgeMessage(dept, chat, nudgeItems(claimed, ps.settings.Location))
+			rec := store.Sent{Keys: keys, Department: dept, Tasks: tasks, Stage: "nudge", ChatID: chat, At: now}
+			_, err = sc.deliver(ctx, rec, m)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				sc.log.Warn("nudge not sent", "department", dept, "err", err)
+				rep.Failed++
+				return
+			}
+			rep.Messages++
+			rep.Items += len(claimed)
+		})
 	}
 
 	if sup := ps.cfg.Supervisors.Chat; sup != 0 && (len(dec.Escalations) > 0 || dec.Unbound.Key != "") {
-		var lines []i18n.EscalationLine
-		var keys []string
-		var told bool
-		if u := dec.Unbound; u.Key != "" {
-			ok, err := sc.store.Claim(ctx, u.Key, sc.owner, now, ClaimLease)
-			if err != nil {
-				return rep, fmt.Errorf("claim %s: %w", u.Key, err)
+		work.add(sup, func(ctx context.Context) {
+			var lines []i18n.EscalationLine
+			var keys []string
+			var told bool
+			if u := dec.Unbound; u.Key != "" && !resumed[u.Key] {
+				ok, err := sc.store.Claim(ctx, u.Key, sc.owner, now, ClaimLease)
+				if err != nil {
+					fail(fmt.Errorf("claim %s: %w", u.Key, err))
+					return
+				}
+				if ok {
+					keys, told = append(keys, u.Key), true
+				}
 			}
-			if ok {
-				keys, told = append(keys, u.Key), true
+			for _, e := range dec.Escalations {
+				if resumed[e.Key] {
+					continue
+				}
+				ok, err := sc.store.Claim(ctx, e.Key, sc.owner, now, ClaimLease)
+				if err != nil {
+					fail(fmt.Errorf("claim %s: %w", e.Key, err))
+					return
+				}
+				if !ok {
+					continue
+				}
+				keys = append(keys, e.Key)
+				lines = append(lines, i18n.EscalationLine{Task: e.Task.ID, Goal: e.Task.Goal, Department: e.Department, Kind: e.Kind,
+					DaysLeft: e.DaysLeft, Unanswered: e.Unanswered, Status: e.Status, Percent: e.Percent})
 			}
-		}
-		for _, e := range dec.Escalations {
-			ok, err := sc.store.Claim(ctx, e.Key, sc.owner, now, ClaimLease)
-			if err != nil {
-				return rep, fmt.Errorf("claim %s: %w", e.Key, err)
+			if len(lines) == 0 && !told {
+				return
 			}
-			if !ok {
-				continue
-			}
-			keys = append(keys, e.Key)
-			lines = append(lines, i18n.EscalationLine{Task: e.Task.ID, Goal: e.Task.Goal, Department: e.Department, Kind: e.Kind,
-				DaysLeft: e.DaysLeft, Unanswered: e.Unanswered, Status: e.Status, Percent: e.Percent})
-		}
-		if len(lines) > 0 || told {
 			var departments, overdue int
 			if told {
 				departments, overdue = dec.Unbound.Departments, dec.Unbound.Overdue
 			}
-			ids, err := sc.msg.Notify(ctx, sup, ps.texts.SupervisorsTick(lines, departments, overdue))
+			m := sender.Message{ChatID: sup, Text: ps.texts.SupervisorsTick(lines, departments, overdue)}
+			_, err := sc.deliver(ctx, store.Sent{Keys: keys, Department: "supervisors", Stage: "escalation", ChatID: sup, At: now}, m)
+			mu.Lock()
+			defer mu.Unlock()
 			if err != nil {
 				sc.log.Warn("escalation not sent", "err", err)
 				rep.Failed++
-			} else if err := sc.store.Confirm(ctx, store.Sent{Keys: keys, Department: "supervisors", Stage: "escalation", ChatID: sup, MessageIDs: ids, At: now}); err != nil {
-				return rep, fmt.Errorf("confirm escalation: %w", err)
-			} else {
-				rep.Escalations, rep.UnboundTold = len(lines), told
+				return
 			}
-		}
+			rep.Escalations, rep.UnboundTold = len(lines), told
+		})
+	}
+	work.run(ctx)
+	if err := errors.Join(errs...); err != nil {
+		return rep, err
 	}
 	if rep.Failed > 0 {
-		// The items of a failed message stay claimed by this instance, unconfirmed: a retry
-		// of the tick sends them, and only them.
+		// The items of a failed message stay claimed by this instance, unconfirmed, and a
+		// message cut short is pending with the parts that went out: a retry of the tick sends
+		// the rest, and only that.
 		return rep, fmt.Errorf("%d messages not delivered", rep.Failed)
 	}
 	return rep, nil
+}
+
+// lanes are a tick's or digest's work by chat: each chat's in order, at most MaxParallel
+// chats at once.
+type lanes struct {
+	order []int64
+	work  map[int64][]func(ctx context.Context)
+}
+
+func (l *lanes) add(chat int64, f func(ctx context.Context)) {
+	if l.work == nil {
+		l.work = map[int64][]func(ctx context.Context){}
+	}
+	if _, ok := l.work[chat]; !ok {
+		l.order = append(l.order, chat)
+	}
+	l.work[chat] = append(l.work[chat], f)
+}
+
+func (l *lanes) run(ctx context.Context) {
+	slots := make(chan struct{}, MaxParallel)
+	var wg sync.WaitGroup
+	for _, chat := range l.order {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func(work []func(ctx context.Context)) {
+			defer func() { <-slots; wg.Done() }()
+			for _, f := range work {
+				f(ctx)
+			}
+		}(l.work[chat])
+	}
+	wg.Wait()
 }
 
 // claim takes the ledger claim of each due item; an item another instance holds is left out.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/duban/duban/config"
 	"github.com/duban/duban/i18n"
+	"github.com/duban/duban/sender"
 	"github.com/duban/duban/store"
 	"github.com/duban/duban/store/redis"
 	"github.com/duban/duban/store/redis/redistest"
@@ -53,14 +54,19 @@ func eachStore(t *testing.T, f func(t *testing.T, s backend)) {
 	})
 }
 
-// fakeMessenger records what would reach Telegram and confirms nudges in the ledger as the
-// bot does.
+// fakeMessenger records what would reach Telegram, one id per part as the sender gives, and
+// calls the hooks as the sender does.
 type fakeMessenger struct {
-	store Store
-	mu    sync.Mutex
-	nudge []sentNudge
-	texts map[int64][]string
-	fail  func(dept string) error
+	store   Store
+	mu      sync.Mutex
+	nudge   []sentNudge
+	texts   map[int64][]string
+	fail    func(dept string) error
+	pending map[string]sentNudge // rendered nudges, by their text
+	ids     int
+	// failPart, if set, can fail a part of a message before it goes out.
+	failPart func(chat int64, part int) error
+	parts    map[int64][]int // the parts sent to each chat, by index
 }
 
 type sentNudge struct {
@@ -69,28 +75,62 @@ type sentNudge struct {
 	items []i18n.NudgeItem
 }
 
-func (m *fakeMessenger) Nudge(ctx context.Context, dept string, chat int64, items []i18n.NudgeItem, keys []string) (store.Sent, error) {
-	if m.fail != nil {
-		if err := m.fail(dept); err != nil {
-			return store.Sent{}, err
-		}
-	}
-	m.mu.Lock()
-	m.nudge = append(m.nudge, sentNudge{dept, chat, items})
-	id := len(m.nudge)
-	m.mu.Unlock()
-	sent := store.Sent{Keys: keys, Department: dept, ChatID: chat, MessageIDs: []int{id}, Stage: "nudge", At: time.Now()}
-	return sent, m.store.Confirm(ctx, sent)
-}
-
-func (m *fakeMessenger) Notify(_ context.Context, chat int64, text string) ([]int, error) {
+func (m *fakeMessenger) NudgeMessage(dept string, chat int64, items []i18n.NudgeItem) sender.Message {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.texts == nil {
-		m.texts = map[int64][]string{}
+	if m.pending == nil {
+		m.pending = map[string]sentNudge{}
 	}
-	m.texts[chat] = append(m.texts[chat], text)
-	return []int{1000 + len(m.texts[chat])}, nil
+	text := fmt.Sprintf("nudge %d to %s", len(m.pending), dept)
+	m.pending[text] = sentNudge{dept, chat, items}
+	return sender.Message{ChatID: chat, Text: text}
+}
+
+func (m *fakeMessenger) SendFrom(ctx context.Context, msg sender.Message, from int, h sender.Hooks) ([]int, error) {
+	m.mu.Lock()
+	n, isNudge := m.pending[msg.Text]
+	m.mu.Unlock()
+	if isNudge && m.fail != nil {
+		if err := m.fail(n.dept); err != nil {
+			return nil, err
+		}
+	}
+	var ids []int
+	for i := from; i < len(sender.Split(msg.Text, sender.MaxLength)); i++ {
+		if h.Before != nil {
+			if err := h.Before(ctx, i); err != nil {
+				return ids, err
+			}
+		}
+		if m.failPart != nil {
+			if err := m.failPart(msg.ChatID, i); err != nil {
+				return ids, err
+			}
+		}
+		m.mu.Lock()
+		if m.parts == nil {
+			m.parts = map[int64][]int{}
+		}
+		m.parts[msg.ChatID] = append(m.parts[msg.ChatID], i)
+		m.ids++
+		id := m.ids
+		if isNudge {
+			m.nudge = append(m.nudge, n)
+		} else {
+			if m.texts == nil {
+				m.texts = map[int64][]string{}
+			}
+			m.texts[msg.ChatID] = append(m.texts[msg.ChatID], msg.Text)
+		}
+		m.mu.Unlock()
+		ids = append(ids, id)
+		if h.Sent != nil {
+			if err := h.Sent(ctx, i, id); err != nil {
+				return ids, err
+			}
+		}
+	}
+	return ids, nil
 }
 
 // bigPlan: 甲局 holds 33 tasks, overdue since 2026-11-01, 乙局 two; the supervisors chat is set.
@@ -343,6 +383,54 @@ func TestRunFiresBothSchedulesAtOnce(t *testing.T) {
 		defer m.mu.Unlock()
 		if len(m.nudge) != 1 || len(m.nudge[0].items) != 33 {
 			t.Errorf("nudges: got %d, want one with 33 items after the retry", len(m.nudge))
+		}
+	})
+}
+
+// TestDigestPartsResume: a department's digest in several parts whose part 2 fails: the retry
+// sends parts 2 onwards only, and the digest is then in the ledger.
+func TestDigestPartsResume(t *testing.T) {
+	eachStore(t, func(t *testing.T, s backend) {
+		ctx := context.Background()
+		var b strings.Builder
+		b.WriteString("tasks:\n")
+		for i := 1; i <= 150; i++ {
+			fmt.Fprintf(&b, "  - {id: %d, area: 区域%d, goal: 目标%d完成本年度重点工作任务, departments: [甲局], deadline: 2027-11-%02d}\n", i, i%3, i, i%28+1)
+		}
+		c, p := testPlan(t, b.String())
+		if err := s.Bind(ctx, store.Binding{Department: "甲局", ChatID: -1001, BoundAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		m := &fakeMessenger{store: s}
+		down := true
+		m.failPart = func(chat int64, part int) error {
+			if chat == -1001 && part == 1 && down {
+				return fmt.Errorf("telegram: 502 Bad Gateway")
+			}
+			return nil
+		}
+		sc := newScheduler(t, s, m, c, p, "a")
+		now := at("2026-12-07 09:00")
+		if _, err := sc.SendDigests(ctx, now); err == nil {
+			t.Fatal("first try: got no error, want the digest cut short")
+		}
+		if got := fmt.Sprint(m.parts[-1001]); got != "[0]" {
+			t.Fatalf("first try: got parts %s, want [0]", got)
+		}
+		down = false
+		if _, err := sc.SendDigests(ctx, now.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		n := len(sender.Split(m.texts[-1001][0], sender.MaxLength))
+		want := make([]int, n)
+		for i := range want {
+			want[i] = i
+		}
+		if n < 2 || fmt.Sprint(m.parts[-1001]) != fmt.Sprint(want) {
+			t.Errorf("after the retry: got parts %v, want each of %d once", m.parts[-1001], n)
+		}
+		if sent, err := sc.SendDigests(ctx, now.Add(2*time.Minute)); err != nil || sent != 0 {
+			t.Errorf("a third try: got %d sent, %v; want nothing", sent, err)
 		}
 	})
 }

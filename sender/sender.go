@@ -160,13 +160,39 @@ var ErrForbidden = errors.New("the bot cannot write to this chat")
 
 // Send delivers m and returns the ids of the messages Telegram accepted, one per part.
 func (s *Sender) Send(ctx context.Context, m Message) ([]int, error) {
+	return s.SendFrom(ctx, m, 0, Hooks{})
+}
+
+// Hooks let a caller record a message part by part, so that a retry sends only the parts
+// still missing.
+type Hooks struct {
+	// Before is called just before each attempt to send a part, once its pacing is over: an
+	// error stops the message there, unsent. A fenced ledger write here keeps a daemon that
+	// lost its lease while it waited from sending what its successor may have sent.
+	Before func(ctx context.Context, part int) error
+	// Sent is told each part Telegram accepted, with its id; an error stops the message after
+	// that part.
+	Sent func(ctx context.Context, part, id int) error
+}
+
+// Parts is how many parts Send cuts m into.
+func Parts(m Message) int { return len(Split(m.Text, MaxLength)) }
+
+// SendFrom delivers m's parts from index from on (the parts Send would send, cut the same
+// way) and returns the ids of those Telegram accepted. ReplyTo goes with part 0 only, the
+// keyboard with the last part. On an error the Error's Sent lists the ids of the parts sent
+// before it.
+func (s *Sender) SendFrom(ctx context.Context, m Message, from int, h Hooks) ([]int, error) {
 	parts := Split(m.Text, MaxLength)
-	ids := make([]int, 0, len(parts))
+	if from < 0 || from > len(parts) {
+		return nil, &Error{ChatID: m.ChatID, Err: fmt.Errorf("part %d of a message of %d parts", from, len(parts))}
+	}
+	ids := make([]int, 0, len(parts)-from)
 	chat := m.ChatID
-	for i, text := range parts {
+	for i := from; i < len(parts); i++ {
 		params := &bot.SendMessageParams{
 			ChatID:          chat,
-			Text:            text,
+			Text:            parts[i],
 			ParseMode:       models.ParseModeHTML,
 			MessageThreadID: m.ThreadID,
 		}
@@ -176,19 +202,28 @@ func (s *Sender) Send(ctx context.Context, m Message) ([]int, error) {
 		if m.Keyboard != nil && i == len(parts)-1 {
 			params.ReplyMarkup = m.Keyboard
 		}
-		msg, err := s.sendOne(ctx, params)
+		var before func(context.Context) error
+		if h.Before != nil {
+			before = func(ctx context.Context) error { return h.Before(ctx, i) }
+		}
+		msg, err := s.sendOne(ctx, params, before)
 		if err != nil {
 			err.Sent = ids
 			return ids, err
 		}
 		chat = params.ChatID.(int64) // a migration moves the rest of the parts too
 		ids = append(ids, msg.ID)
+		if h.Sent != nil {
+			if err := h.Sent(ctx, i, msg.ID); err != nil {
+				return ids, &Error{ChatID: chat, Retryable: true, Sent: ids, Err: err}
+			}
+		}
 	}
 	return ids, nil
 }
 
-// sendOne is the retry loop for one part.
-func (s *Sender) sendOne(ctx context.Context, p *bot.SendMessageParams) (*models.Message, *Error) {
+// sendOne is the retry loop for one part. before, if set, runs just before each attempt.
+func (s *Sender) sendOne(ctx context.Context, p *bot.SendMessageParams, before func(context.Context) error) (*models.Message, *Error) {
 	backoff := s.opts.Backoff
 	failures := 0
 	for {
@@ -196,6 +231,12 @@ func (s *Sender) sendOne(ctx context.Context, p *bot.SendMessageParams) (*models
 		done, err := s.take(ctx, chat)
 		if err != nil {
 			return nil, &Error{ChatID: chat, Retryable: true, Err: err}
+		}
+		if before != nil {
+			if err := before(ctx); err != nil {
+				done()
+				return nil, &Error{ChatID: chat, Err: fmt.Errorf("not sent: %w", err)}
+			}
 		}
 		msg, err := s.tg.SendMessage(ctx, p)
 		done()

@@ -327,3 +327,83 @@ func TestOneSlowChatDoesNotHoldUpOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSendFromPart: a message of three parts resumed at part 1 sends parts 1 and 2 only, the
+// keyboard on the last and no reply on either; the hooks see each part, before and after.
+func TestSendFromPart(t *testing.T) {
+	line := strings.Repeat("字", 2000) + "\n"
+	text := line + line + line + line + line // 10,000 characters: three parts
+	m := Message{ChatID: -7, Text: text, ReplyTo: 5, Keyboard: &models.InlineKeyboardMarkup{}}
+	if got := Parts(m); got != 3 {
+		t.Fatalf("parts: got %d, want 3", got)
+	}
+	tg := &fakeTelegram{}
+	s, _ := newTestSender(t, tg, Options{})
+	var before, sent []int
+	ids, err := s.SendFrom(context.Background(), m, 1, Hooks{
+		Before: func(_ context.Context, part int) error { before = append(before, part); return nil },
+		Sent:   func(_ context.Context, part, id int) error { sent = append(sent, part, id); return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(ids) != "[101 102]" || fmt.Sprint(before) != "[1 2]" || fmt.Sprint(sent) != "[1 101 2 102]" {
+		t.Errorf("got ids %v, before %v, sent %v; want [101 102], [1 2], [1 101 2 102]", ids, before, sent)
+	}
+	whole := Split(text, MaxLength)
+	for i, c := range tg.calls {
+		if c.Text != whole[i+1] {
+			t.Errorf("call %d: got part of %d characters, want part %d", i, len([]rune(c.Text)), i+1)
+		}
+		if c.ReplyParameters != nil {
+			t.Errorf("call %d: got a reply to %d, want none after part 0", i, c.ReplyParameters.MessageID)
+		}
+		if (c.ReplyMarkup != nil) != (i == 1) {
+			t.Errorf("call %d: keyboard %v, want it on the last part only", i, c.ReplyMarkup != nil)
+		}
+	}
+	if _, err := s.SendFrom(context.Background(), m, 4, Hooks{}); err == nil {
+		t.Error("send from part 4 of 3: got no error")
+	}
+}
+
+// TestSendHooksStop: a Before that fails stops the message before its part goes out, and
+// across 5xx retries Before runs before every attempt; a Sent that fails stops it after.
+func TestSendHooksStop(t *testing.T) {
+	line := strings.Repeat("字", 3000) + "\n"
+	m := Message{ChatID: -7, Text: line + line + line}
+	serverErr := errors.New("error response from telegram for method sendMessage, 502 Bad Gateway")
+	tg := &fakeTelegram{send: func(n int, _ *bot.SendMessageParams) error {
+		if n == 2 || n == 3 { // part 1 fails twice, then goes
+			return serverErr
+		}
+		return nil
+	}}
+	s, _ := newTestSender(t, tg, Options{})
+	fenced := errors.New("fenced")
+	var attempts []int
+	ids, err := s.SendFrom(context.Background(), m, 0, Hooks{Before: func(_ context.Context, part int) error {
+		attempts = append(attempts, part)
+		if part == 2 {
+			return fenced
+		}
+		return nil
+	}})
+	var se *Error
+	if !errors.As(err, &se) || !errors.Is(err, fenced) || se.Retryable {
+		t.Fatalf("got %v, want a final Error wrapping the Before's", err)
+	}
+	if fmt.Sprint(ids) != "[101 104]" || fmt.Sprint(se.Sent) != "[101 104]" || len(tg.calls) != 4 {
+		t.Errorf("got ids %v (Sent %v) in %d calls; want [101 104] in 4", ids, se.Sent, len(tg.calls))
+	}
+	if fmt.Sprint(attempts) != "[0 1 1 1 2]" {
+		t.Errorf("Before ran for parts %v, want [0 1 1 1 2]", attempts)
+	}
+
+	tg2 := &fakeTelegram{}
+	s2, _ := newTestSender(t, tg2, Options{})
+	ids, err = s2.SendFrom(context.Background(), m, 0, Hooks{Sent: func(context.Context, int, int) error { return fenced }})
+	if !errors.Is(err, fenced) || fmt.Sprint(ids) != "[101]" || len(tg2.calls) != 1 {
+		t.Errorf("a failing Sent: got %v, ids %v in %d calls; want the error, [101] in 1", err, ids, len(tg2.calls))
+	}
+}

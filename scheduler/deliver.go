@@ -1,0 +1,161 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/duban/duban/sender"
+	"github.com/duban/duban/store"
+)
+
+// errClaimLost stops a message whose claim another instance took meanwhile.
+var errClaimLost = errors.New("the claim went to another instance")
+
+// errStopped marks a message that deliver itself stopped (its claim or fence refused), as
+// opposed to Telegram refusing it.
+var errStopped = errors.New("stopped before sending")
+
+// deliver sends the message m recorded as rec, from the first part rec does not list yet, and
+// records it in the ledger part by part: each part but the last as it goes out (an unfinished
+// Sent, kept with the text, so that a retry sends only the parts still missing), then the
+// whole. Before each attempt it renews the claim: a fenced write, refused once another
+// instance leads, so a daemon stopped past its lease sends nothing its successor may have.
+func (sc *Scheduler) deliver(ctx context.Context, rec store.Sent, m sender.Message) (store.Sent, error) {
+	if len(rec.MessageIDs) == 0 {
+		rec.Text = m.Text
+	}
+	rec.Parts = sender.Parts(m)
+	hooks := sender.Hooks{
+		Before: func(ctx context.Context, _ int) error {
+			ok, err := sc.store.Claim(ctx, rec.Keys[0], sc.owner, sc.now(), ClaimLease)
+			if err != nil {
+				return fmt.Errorf("%w: renew claim: %w", errStopped, err)
+			}
+			if !ok {
+				return fmt.Errorf("%w: %w", errStopped, errClaimLost)
+			}
+			return nil
+		},
+		Sent: func(ctx context.Context, _, id int) error {
+			rec.MessageIDs = append(rec.MessageIDs, id)
+			if rec.Complete() {
+				return nil // recorded below, as a whole
+			}
+			return sc.record(ctx, rec)
+		},
+	}
+	_, err := sc.msg.SendFrom(ctx, m, len(rec.MessageIDs), hooks)
+	var se *sender.Error
+	if !rec.Complete() && len(rec.MessageIDs) > 0 && errors.As(err, &se) && !se.Retryable && !errors.Is(err, errStopped) {
+		// Telegram refuses the rest for good (the bot was removed, a part it cannot take):
+		// what went out is all the chat gets, rather than a retry every minute that fails.
+		sc.log.Warn("rest of a message refused; recording the parts that went out", "to", rec.Department,
+			"sent", len(rec.MessageIDs), "parts", rec.Parts, "err", err)
+		rec.Parts = len(rec.MessageIDs)
+	}
+	if !rec.Complete() {
+		if err == nil {
+			err = errors.New("message cut short")
+		}
+		return rec, err
+	}
+	rec.Text = ""
+	if rerr := sc.record(ctx, rec); rerr != nil {
+		return rec, fmt.Errorf("sent but not recorded: %w", rerr)
+	}
+	return rec, err
+}
+
+// resume finishes a message an earlier try left unfinished: it claims its keys again and
+// sends the parts still missing, from the text kept with it. Buttons are not kept: only a
+// nudge about one task has them, and that fits in one message.
+func (sc *Scheduler) resume(ctx context.Context, p store.Sent) (store.Sent, error) {
+	for _, key := range p.Keys {
+		ok, err := sc.store.Claim(ctx, key, sc.owner, sc.now(), ClaimLease)
+		if err != nil {
+			return p, fmt.Errorf("claim %s: %w", key, err)
+		}
+		if !ok {
+			return p, fmt.Errorf("claim %s: held by another instance", key)
+		}
+	}
+	return sc.deliver(ctx, p, sender.Message{ChatID: p.ChatID, Text: p.Text})
+}
+
+// pending lists the unfinished messages that keep pass, and the set of their keys, which no
+// new message may carry.
+func (sc *Scheduler) pending(ctx context.Context, keep func(store.Sent) bool) ([]store.Sent, map[string]bool, error) {
+	all, err := sc.store.Pending(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read pending messages: %w", err)
+	}
+	var out []store.Sent
+	keys := map[string]bool{}
+	for _, p := range all {
+		if !keep(p) || p.Text == "" || len(p.Keys) == 0 {
+			continue
+		}
+		out = append(out, p)
+		for _, k := range p.Keys {
+			keys[k] = true
+		}
+	}
+	return out, keys, nil
+}
+
+// ConfirmAttempts is how often a record of what went out is tried at once; after that it
+// waits, in memory, for the next try of the tick (see flush).
+const ConfirmAttempts = 3
+
+// record confirms rec, retrying briefly. When the store still refuses it, rec is kept in
+// memory and the next tick records it before it sends anything: the Confirm is retried, never
+// the send. That holds while this process lives and leads. Its claims lapse after ClaimLease,
+// so another instance that can reach the store while this one cannot may send it once more,
+// and a restart forgets it: at most one duplicate, as for a crash between send and Confirm.
+func (sc *Scheduler) record(ctx context.Context, rec store.Sent) error {
+	var err error
+	wait := 50 * time.Millisecond
+	for i := 1; ; i++ {
+		if err = sc.store.Confirm(ctx, rec); err == nil {
+			sc.unrecordedMu.Lock()
+			delete(sc.unrecorded, rec.FirstKey())
+			sc.unrecordedMu.Unlock()
+			return nil
+		}
+		if i == ConfirmAttempts || errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrFenced) || !sleepCtx(ctx, wait) {
+			break
+		}
+		wait *= 4
+	}
+	if !errors.Is(err, store.ErrInvalid) && rec.FirstKey() != "" {
+		sc.unrecordedMu.Lock()
+		sc.unrecorded[rec.FirstKey()] = rec
+		sc.unrecordedMu.Unlock()
+	}
+	return err
+}
+
+// flush records what went out and could not be recorded then; it fails while the store
+// still refuses, so that nothing is sent on a ledger that does not know it.
+func (sc *Scheduler) flush(ctx context.Context) error {
+	sc.unrecordedMu.Lock()
+	recs := make([]store.Sent, 0, len(sc.unrecorded))
+	for _, rec := range sc.unrecorded {
+		recs = append(recs, rec)
+	}
+	sc.unrecordedMu.Unlock()
+	for _, rec := range recs {
+		err := sc.store.Confirm(ctx, rec)
+		if err != nil && !errors.Is(err, store.ErrInvalid) {
+			return fmt.Errorf("record what was sent before: %w", err)
+		}
+		sc.unrecordedMu.Lock()
+		if cur, ok := sc.unrecorded[rec.FirstKey()]; ok && len(cur.MessageIDs) == len(rec.MessageIDs) {
+			delete(sc.unrecorded, rec.FirstKey())
+		}
+		sc.unrecordedMu.Unlock()
+	}
+	return nil
+}
