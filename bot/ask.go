@@ -138,8 +138,9 @@ func (b *Bot) onAsk(ctx context.Context, updateID int64, cq *models.CallbackQuer
 	}
 	answer(t.ButtonRecorded(choice.status))
 	b.markAsked(ctx, m, noteID, choice.code)
-	ids := b.reply(ctx, m, t.AskCorrected(taskID, choice.status))
-	b.index(ctx, m.Chat.ID, binding.Department, []int{taskID}, ids, stageAck)
+	b.replyWith(ctx, m, t.AskCorrected(taskID, choice.status), nil, func(ctx context.Context, ids []int) {
+		b.index(ctx, m.Chat.ID, binding.Department, []int{taskID}, ids, stageAck)
+	})
 	return nil
 }
 
@@ -165,9 +166,10 @@ func (b *Bot) markAsked(ctx context.Context, m *models.Message, noteID, code str
 			rows[i][j].Text = label
 		}
 	}
-	if _, err := b.tg.EditMessageReplyMarkup(ctx, &tgbot.EditMessageReplyMarkupParams{
-		ChatID: m.Chat.ID, MessageID: m.ID, ReplyMarkup: &models.InlineKeyboardMarkup{InlineKeyboard: rows},
-	}); err != nil {
-		b.log.Warn("keyboard not updated", "chat", m.Chat.ID, "err", err)
-	}
+	b.later(m.Chat.ID, "keyboard update", func(ctx context.Context) error {
+		_, err := b.tg.EditMessageReplyMarkup(ctx, &tgbot.EditMessageReplyMarkupParams{
+			ChatID: m.Chat.ID, MessageID: m.ID, ReplyMarkup: &models.InlineKeyboardMarkup{InlineKeyboard: rows},
+		})
+		return err
+	})
 }

@@ -4,12 +4,18 @@
 //
 // The inbound path keeps the first promise: a reply acknowledged in chat is never lost.
 // Handle records before it acknowledges, and returns an error — so that the poller holds the
-// offset, or the webhook answers 500 and Telegram redelivers — whenever the store could not
+// offset, or the webhook answers 503 and Telegram redelivers — whenever the store could not
 // take the record. A redelivered update is recorded once (the store deduplicates on
 // update_id) and acknowledged again.
+//
+// Handle does not wait for Telegram to take its answer: it records, queues the answer to the
+// chat (answers.go) and returns, so that a chat whose answers must wait for its rate window
+// holds up neither the recording nor anyone else. The poller handles each chat's updates in a
+// lane of its own (lanes.go).
 package bot
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -28,6 +34,7 @@ import (
 	"github.com/duban/duban/i18n"
 	"github.com/duban/duban/sender"
 	"github.com/duban/duban/store"
+	"github.com/duban/duban/web"
 )
 
 // Store is what the bot needs of the progress store.
@@ -72,6 +79,15 @@ type Digester interface {
 	Digest(ctx context.Context, now time.Time) (string, error)
 }
 
+// WebView signs people in to the web view (/web); *web.Server provides it, when web.url is
+// set. The bot decides who gets which scope; the web view only honours it.
+type WebView interface {
+	// IssueLink makes a one-time sign-in link for scope, valid web.LinkTTL.
+	IssueLink(ctx context.Context, scope web.Scope) (string, error)
+	// RevokeUser ends every session a Telegram user signed in, and says how many.
+	RevokeUser(ctx context.Context, user int64) (int, error)
+}
+
 // Options are a Bot's parts.
 type Options struct {
 	Config   *config.Config
@@ -86,6 +102,11 @@ type Options struct {
 	Now      func() time.Time
 	// Observe counts handled updates by kind for /metrics ("report", "command", …).
 	Observe func(kind string, took time.Duration)
+	// Dropped counts answers not sent, by reason: "refusal" (a chat bound to no department
+	// told so once already within RefuseEvery), "queue_full", "shutdown".
+	Dropped func(reason string)
+	// RefuseEvery is how often a chat bound to no department is told so; zero: RefuseEvery.
+	RefuseEvery time.Duration
 }
 
 // Bot handles Telegram updates. Safe for concurrent use.
@@ -97,9 +118,13 @@ type Bot struct {
 	username string
 	key      []byte
 	digest   Digester
+	web      WebView // nil: the web view is off
 	log      *slog.Logger
 	now      func() time.Time
 	observe  func(string, time.Duration)
+	dropped  func(string)
+	answers  *answerQueue
+	refused  *refusals
 }
 
 // planState is the config and plan in force; SetPlan swaps both at once on a reload.
@@ -126,12 +151,27 @@ func New(o Options) *Bot {
 	if b.observe == nil {
 		b.observe = func(string, time.Duration) {}
 	}
+	b.dropped = o.Dropped
+	if b.dropped == nil {
+		b.dropped = func(string) {}
+	}
+	b.answers = newAnswerQueue(b.log, b.dropped, AnswersPerChat, AnswersTotal)
+	b.refused = &refusals{window: cmp.Or(o.RefuseEvery, RefuseEvery), last: map[int64]time.Time{}}
 	b.SetPlan(o.Config, o.Plan)
 	return b
 }
 
+// CloseAnswers stops taking answers and sends those still queued for at most grace; the rest
+// are logged and dropped (what they answer is recorded). Call it once nothing is handled any
+// more: after the poller and the webhook have stopped.
+func (b *Bot) CloseAnswers(grace time.Duration) { b.answers.close(grace) }
+
 // SetDigester gives /digest its source; call it before handling updates.
 func (b *Bot) SetDigester(d Digester) { b.digest = d }
+
+// SetWeb gives /web its sign-in links; without it /web says the web view is off. Call it
+// before handling updates.
+func (b *Bot) SetWeb(w WebView) { b.web = w }
 
 // SetPlan puts a new config and plan in force, as on SIGHUP.
 func (b *Bot) SetPlan(c *config.Config, p *config.Plan) {
@@ -320,18 +360,17 @@ func (b *Bot) bindChat(ctx context.Context, nb store.Binding, by string) error {
 	return nil
 }
 
-// tell sends a notice to a chat; a notice that does not go out is logged, not returned: what
+// tell queues a notice to a chat; a notice that does not go out is logged, not returned: what
 // it tells of is done.
-func (b *Bot) tell(ctx context.Context, chat int64, text string) {
+func (b *Bot) tell(_ context.Context, chat int64, text string) {
 	if chat == 0 {
 		return
 	}
-	// A notice must not hold up a start or a reply for long, whatever the sender's retries.
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if _, err := b.send.Send(cctx, sender.Message{ChatID: chat, Text: text}); err != nil {
-		b.log.Warn("notice not delivered", "chat", chat, "err", err)
-	}
+	b.answers.enqueue(answer{chat: chat, what: "notice", send: func(ctx context.Context) {
+		if _, err := b.send.Send(ctx, sender.Message{ChatID: chat, Text: text}); err != nil {
+			b.log.Warn("notice not delivered", "chat", chat, "err", err)
+		}
+	}})
 }
 
 // tellSupervisors sends a notice to the supervisors chat, and with admins to every admin's
@@ -367,19 +406,45 @@ func (b *Bot) isSupervisorsChat(chatID int64) bool {
 	return c != 0 && c == chatID
 }
 
-// reply sends text in answer to a message. A failed acknowledgement is logged, not returned:
-// what it acknowledges is already stored, and the sender has retried.
-func (b *Bot) reply(ctx context.Context, m *models.Message, text string) []int {
-	return b.replyWith(ctx, m, text, nil)
+// reply queues text in answer to a message. A failed acknowledgement is logged, not
+// returned: what it acknowledges is already stored, and the sender has retried.
+func (b *Bot) reply(ctx context.Context, m *models.Message, text string) {
+	b.replyWith(ctx, m, text, nil, nil)
 }
 
-// replyWith is reply with buttons under the message (nil for none).
-func (b *Bot) replyWith(ctx context.Context, m *models.Message, text string, keyboard *models.InlineKeyboardMarkup) []int {
-	ids, err := b.send.Send(ctx, sender.Message{ChatID: m.Chat.ID, ThreadID: threadOf(m), Text: text, ReplyTo: m.ID, Keyboard: keyboard})
-	if err != nil {
-		b.log.Warn("reply not delivered", "chat", m.Chat.ID, "err", err)
+// replyWith is reply with buttons under the message (nil for none); sent, if not nil, is
+// called with the ids of the parts Telegram took, once the send is over (none: it failed).
+func (b *Bot) replyWith(_ context.Context, m *models.Message, text string, keyboard *models.InlineKeyboardMarkup, sent func(ctx context.Context, ids []int)) {
+	msg := sender.Message{ChatID: m.Chat.ID, ThreadID: threadOf(m), Text: text, ReplyTo: m.ID, Keyboard: keyboard}
+	b.answers.enqueue(answer{chat: m.Chat.ID, what: "reply", indexed: sent != nil, send: func(ctx context.Context) {
+		ids, err := b.send.Send(ctx, msg)
+		if err != nil {
+			b.log.Warn("reply not delivered", "chat", msg.ChatID, "err", err)
+		}
+		if sent != nil {
+			sent(ctx, ids)
+		}
+	}})
+}
+
+// refuseUnbound tells a chat bound to no department so, at most once per RefuseEvery: a
+// flood of reports in a group anyone added the bot to gets one answer, the rest are counted.
+func (b *Bot) refuseUnbound(ctx context.Context, m *models.Message) {
+	if !b.refused.allow(m.Chat.ID) {
+		b.dropped("refusal")
+		return
 	}
-	return ids
+	b.reply(ctx, m, b.state().texts.NotBound())
+}
+
+// later queues a call to Telegram other than a message (a keyboard's mark) behind the chat's
+// answers, so that it keeps their order and holds up no handler.
+func (b *Bot) later(chat int64, what string, call func(ctx context.Context) error) {
+	b.answers.enqueue(answer{chat: chat, what: what, send: func(ctx context.Context) {
+		if err := call(ctx); err != nil {
+			b.log.Warn(what+" not done", "chat", chat, "err", err)
+		}
+	}})
 }
 
 func threadOf(m *models.Message) int {

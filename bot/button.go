@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	tgbot "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
@@ -80,8 +81,13 @@ func (b *Bot) onButton(ctx context.Context, updateID int64, cq *models.CallbackQ
 	st := b.state()
 	t := st.texts
 	m := cq.Message.Message
+	// A press is answered at once, not queued behind the chat's messages: Telegram shows the
+	// button loading until then, and the call is not under the messages' rate limits. The
+	// timeout bounds how long a slow Telegram holds this chat's lane.
 	answer := func(text string) {
-		if _, err := b.tg.AnswerCallbackQuery(ctx, &tgbot.AnswerCallbackQueryParams{CallbackQueryID: cq.ID, Text: text}); err != nil {
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if _, err := b.tg.AnswerCallbackQuery(actx, &tgbot.AnswerCallbackQueryParams{CallbackQueryID: cq.ID, Text: text}); err != nil {
 			b.log.Warn("callback not answered", "err", err)
 		}
 	}
@@ -135,13 +141,14 @@ func (b *Bot) onButton(ctx context.Context, updateID int64, cq *models.CallbackQ
 		return err
 	}
 	answer(t.ButtonRecorded(status))
-	if _, err := b.tg.EditMessageReplyMarkup(ctx, &tgbot.EditMessageReplyMarkupParams{
-		ChatID: m.Chat.ID, MessageID: m.ID, ReplyMarkup: b.keyboard(m.Chat.ID, taskID, recorded[0].Status),
-	}); err != nil {
-		b.log.Warn("keyboard not updated", "chat", m.Chat.ID, "err", err)
-	}
-	ids := b.reply(ctx, m, t.ButtonInviteDetails(taskID, recorded[0].Status))
-	b.index(ctx, m.Chat.ID, binding.Department, []int{taskID}, ids, stageAck)
+	marked := b.keyboard(m.Chat.ID, taskID, recorded[0].Status)
+	b.later(m.Chat.ID, "keyboard update", func(ctx context.Context) error {
+		_, err := b.tg.EditMessageReplyMarkup(ctx, &tgbot.EditMessageReplyMarkupParams{ChatID: m.Chat.ID, MessageID: m.ID, ReplyMarkup: marked})
+		return err
+	})
+	b.replyWith(ctx, m, t.ButtonInviteDetails(taskID, recorded[0].Status), nil, func(ctx context.Context, ids []int) {
+		b.index(ctx, m.Chat.ID, binding.Department, []int{taskID}, ids, stageAck)
+	})
 	return nil
 }
 

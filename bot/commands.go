@@ -18,7 +18,6 @@ import (
 	"github.com/duban/duban/config"
 	"github.com/duban/duban/i18n"
 	"github.com/duban/duban/scheduler"
-	"github.com/duban/duban/sender"
 	"github.com/duban/duban/store"
 )
 
@@ -91,6 +90,8 @@ func (b *Bot) onCommand(ctx context.Context, updateID int64, m *models.Message, 
 		b.reply(ctx, m, text)
 	case "snooze":
 		return b.snooze(ctx, m, args, admin)
+	case "web":
+		return b.webCommand(ctx, m, args)
 	case "whoami":
 		binding, bound, err := b.chatDepartment(ctx, m.Chat.ID)
 		if err != nil {
@@ -154,7 +155,7 @@ func (b *Bot) snooze(ctx context.Context, m *models.Message, args string, admin 
 	case bound:
 		dept = binding.Department
 	default:
-		b.reply(ctx, m, t.NotBound())
+		b.refuseUnbound(ctx, m)
 		return nil
 	}
 	if !slices.Contains(task.Responsible, dept) {
@@ -366,7 +367,7 @@ func (b *Bot) tasks(ctx context.Context, m *models.Message) error {
 		return err
 	}
 	if !bound {
-		b.reply(ctx, m, st.texts.NotBound())
+		b.refuseUnbound(ctx, m)
 		return nil
 	}
 	view, err := b.policyState(ctx)
@@ -449,7 +450,7 @@ func (b *Bot) status(ctx context.Context, m *models.Message, args string) error 
 		b.reply(ctx, m, t.AdminOnly(personID(m)))
 		return nil
 	case m.Chat.Type != models.ChatTypePrivate && !bound && !b.isSupervisorsChat(m.Chat.ID):
-		b.reply(ctx, m, t.NotBound())
+		b.refuseUnbound(ctx, m)
 		return nil
 	}
 	view, latest, err := b.policyView(ctx)
@@ -514,9 +515,7 @@ func (b *Bot) ChatLost(ctx context.Context, chatID int64, reason string) error {
 		return retry(err)
 	}
 	if sup := b.state().cfg.Supervisors.Chat; sup != 0 && sup != chatID {
-		if _, err := b.send.Send(ctx, sender.Message{ChatID: sup, Text: b.state().texts.BindingBroken(binding.Department, reason)}); err != nil {
-			b.log.Warn("supervisors not told of a broken binding", "err", err)
-		}
+		b.tell(ctx, sup, b.state().texts.BindingBroken(binding.Department, reason))
 	}
 	return nil
 }

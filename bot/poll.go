@@ -35,17 +35,25 @@ type OffsetStore interface {
 
 // Poller receives updates by long polling. It owns the offset — the library's own poller
 // confirms an update to Telegram before its handler has run — and moves it past an update
-// only once Handle is done with it: recorded, answered, or deliberately dropped. While the
+// only once Handle is done with it: recorded, refused, or deliberately dropped. While the
 // store is down Handle fails, the offset holds, and Telegram keeps the update.
 //
-// The offset it sends is only ever one it learnt from Telegram in this run: the last handled
-// update's id + 1, to confirm a batch just handled. Once a getUpdates has come back, every
-// update below its offset is confirmed, so the next one asks with no offset (the earliest
-// unconfirmed update), and so does the first after a start. After a week without updates
-// Telegram numbers them afresh, possibly far below the old ids, and an offset above a new
-// update would confirm (delete) it unseen; since no old offset is ever sent — not from before
-// the quiet week, not from before a restart — no timer is needed. The cost: after a crash,
-// the updates handled since the last getUpdates come again, and the store records each once.
+// Each chat's updates are handled in a lane of their own (lanes.go): in order within the
+// chat, side by side across chats, so that a chat that floods the bot or whose handling is
+// slow holds up no other. Handle only records and queues its answer (answers.go), so how
+// fast answers may go out holds up nothing either. An offset confirms every update below it,
+// so the poller confirms up to the lowest update still being handled; the ones above it that
+// are done wait, and are not handed out again when Telegram returns them meanwhile.
+//
+// The offset it sends is only ever one it learnt from Telegram in this run: the lowest
+// update still being handled, or the last handled update's id + 1, to confirm what is done.
+// Once a getUpdates has come back, every update below its offset is confirmed, so with
+// nothing left to confirm the next one asks with no offset (the earliest unconfirmed
+// update), and so does the first after a start. After a week without updates Telegram
+// numbers them afresh, possibly far below the old ids, and an offset above a new update would
+// confirm (delete) it unseen; since no old offset is ever sent — not from before the quiet
+// week, not from before a restart — no timer is needed. The cost: after a crash, the updates
+// handled since the last getUpdates come again, and the store records each once.
 type Poller struct {
 	APIURL  string // e.g. https://api.telegram.org
 	Token   string
@@ -54,7 +62,10 @@ type Poller struct {
 	Timeout time.Duration // long-poll timeout (Telegram's cap: 50 s)
 	// Backoff is the first pause after a failure, doubling to MaxBackoff.
 	Backoff, MaxBackoff time.Duration
-	Log                 *slog.Logger
+	// Recheck is how soon to ask again for new updates while one is still being handled
+	// (Telegram answers at once then, so the poll cannot wait for them); default 500 ms.
+	Recheck time.Duration
+	Log     *slog.Logger
 	// Contact is told of every successful call to Telegram, for /healthz.
 	Contact func(time.Time)
 	// RetryAfterUnit is what one retry_after second means (tests scale it).
@@ -63,16 +74,27 @@ type Poller struct {
 	client *http.Client
 }
 
-// Run polls until ctx ends. It returns an error only for a token Telegram rejects.
+// Run polls until ctx ends, and returns once every update handed out has been handled or
+// left to Telegram. It returns an error only for a token Telegram rejects.
 func (p *Poller) Run(ctx context.Context) error {
 	p.defaults()
 	stored, err := p.loadOffset(ctx)
 	if err != nil {
 		return nil // ctx ended
 	}
+	work := newInflight()
+	ctx, cancel := context.WithCancel(ctx)
+	ln := newLanes(ctx, p.Log, func(upd *models.Update) bool { return p.handle(ctx, upd) }, work.finish)
+	// No handler outlives Run: the lanes end with ctx (see handle), cancelled first also when
+	// Run returns on its own (a rejected token).
+	defer ln.wait()
+	defer cancel()
 	backoff := p.Backoff
-	var offset int64 // 0: nothing handled waits to be confirmed
 	for ctx.Err() == nil {
+		offset := work.offset() // 0: nothing handled waits to be confirmed
+		if offset != 0 && offset != stored {
+			stored = p.saveOffset(ctx, offset, stored)
+		}
 		updates, err := p.getUpdates(ctx, offset)
 		if err != nil {
 			var apiErr *APIError
@@ -89,37 +111,51 @@ func (p *Poller) Run(ctx context.Context) error {
 				sleep(ctx, backoff)
 				backoff = min(backoff*2, p.MaxBackoff)
 			}
-			continue // offset kept: the batch it confirms may not have reached Telegram
+			continue // offset kept: the updates it confirms may not have reached Telegram
 		}
 		backoff = p.Backoff
-		offset = 0 // this call confirmed everything below its offset
+		work.confirmed(offset) // this call confirmed everything below its offset
+		fresh := 0
 		for i := range updates {
-			upd := &updates[i]
-			if !p.handle(ctx, upd) {
-				return nil // ctx ended with the update unhandled: it is delivered again next start
+			if upd := &updates[i]; work.add(upd.ID) { // else: in a lane, or done and unconfirmed
+				ln.dispatch(upd)
+				fresh++
 			}
-			offset = upd.ID + 1
-			save := p.Store.SetOffset
-			if offset < stored {
-				// Below the stored offset: Telegram numbered updates afresh (far below), or
-				// one handled before a restart came again (within a batch). The store follows.
-				if upd.ID < stored-batchLimit {
-					p.Log.Info("telegram numbers its updates afresh", "update", upd.ID, "stored_offset", stored)
-				}
-				save = p.Store.ResetOffset
+		}
+		if fresh == 0 && work.busy() {
+			// Telegram answers at once while an update at or past the offset waits, so rather
+			// than ask again and again: until the offset can move, or a while, for new updates.
+			if !work.wait(ctx, offset, p.Recheck) || !sleep(ctx, minPollGap) {
+				return nil
 			}
-			if err := save(ctx, offset); err != nil {
-				if ctx.Err() == nil {
-					// Not fatal: the offset Telegram is told is this run's own, and an update
-					// delivered again after a restart is recorded once.
-					p.Log.Warn("offset not saved", "offset", offset, "err", err)
-				}
-				continue
-			}
-			stored = offset
 		}
 	}
 	return nil
+}
+
+// minPollGap spaces the polls while updates are being handled, so that a flood handled at
+// the store's pace confirms many updates per poll rather than one.
+const minPollGap = 10 * time.Millisecond
+
+// saveOffset keeps next as the stored offset and returns what is stored now. Below the
+// stored offset, Telegram numbered updates afresh (far below), or one handled before a
+// restart came again: the store follows. Not saving is not fatal: the offset Telegram is told
+// is this run's own, and an update delivered again after a restart is recorded once.
+func (p *Poller) saveOffset(ctx context.Context, next, stored int64) int64 {
+	save := p.Store.SetOffset
+	if next < stored {
+		if next < stored-batchLimit {
+			p.Log.Info("telegram numbers its updates afresh", "offset", next, "stored_offset", stored)
+		}
+		save = p.Store.ResetOffset
+	}
+	if err := save(ctx, next); err != nil {
+		if ctx.Err() == nil {
+			p.Log.Warn("offset not saved", "offset", next, "err", err)
+		}
+		return stored
+	}
+	return next
 }
 
 // handle retries one update until Handle is done with it; false when ctx ended first.
@@ -162,6 +198,9 @@ func (p *Poller) defaults() {
 	}
 	if p.Backoff == 0 {
 		p.Backoff = 500 * time.Millisecond
+	}
+	if p.Recheck == 0 {
+		p.Recheck = 500 * time.Millisecond
 	}
 	if p.MaxBackoff == 0 {
 		p.MaxBackoff = 30 * time.Second
@@ -249,8 +288,9 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // WebhookHandler receives updates that Telegram posts. It answers 2xx only once Handle is
-// done with the update — 503 makes Telegram deliver it again while the store is down — and
-// 401 to a request without the secret token, which did not come from Telegram.
+// done with the update — recorded, its answer queued — (503 makes Telegram deliver it again
+// while the store is down), and 401 to a request without the secret token, which did not
+// come from Telegram.
 func (b *Bot) WebhookHandler(secretToken string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {

@@ -116,3 +116,70 @@ func TestPollerAfterAQuietWeek(t *testing.T) {
 		})
 	}
 }
+
+// TestPollerLanes: a chat whose update is still being handled holds up no other chat, and
+// its own later updates wait behind it, in order; the offset confirms nothing from the held
+// update on until it is done, and then everything.
+func TestPollerLanes(t *testing.T) {
+	tg := telegramtest.New(t, telegramtest.WithoutLimits())
+	store := &offsets{}
+	slow, fast := telegramtest.NewUser(5, "慢"), telegramtest.NewUser(6, "快")
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var order []string
+	handled := make(chan string, 10)
+	p := &Poller{
+		APIURL: tg.URL(), Token: tg.Token(), Store: store, Timeout: time.Second, Recheck: 20 * time.Millisecond,
+		Handle: func(_ context.Context, upd *models.Update) error {
+			text := upd.Message.Text
+			if text == "slow 1" {
+				<-release
+			}
+			mu.Lock()
+			order = append(order, text)
+			mu.Unlock()
+			handled <- text
+			return nil
+		},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	receive := func(want string) {
+		t.Helper()
+		select {
+		case got := <-handled:
+			if got != want {
+				t.Fatalf("handled: got %q, want %q", got, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%q never reached the handler", want)
+		}
+	}
+	tg.Send(telegramtest.PrivateChat(slow), slow, "slow 1")
+	tg.Send(telegramtest.PrivateChat(slow), slow, "slow 2")
+	tg.Send(telegramtest.PrivateChat(fast), fast, "fast 1")
+	receive("fast 1") // while slow 1 is held
+	tg.Send(telegramtest.PrivateChat(fast), fast, "fast 2")
+	receive("fast 2") // sent after the first poll: found by asking again
+	calls := tg.Calls("getUpdates")
+	tg.WaitFor(t, 10*time.Second, "a few polls", func() bool { return tg.Calls("getUpdates") >= calls+2 })
+	if n := tg.Pending(); n != 4 {
+		t.Errorf("updates at Telegram while the first is held: got %d, want all 4 (the offset cannot pass it)", n)
+	}
+	close(release)
+	receive("slow 1")
+	receive("slow 2")
+	tg.WaitFor(t, 10*time.Second, "everything confirmed", func() bool { return tg.Pending() == 0 })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(order) != 4 {
+		t.Errorf("handled: got %v, want each update once", order)
+	}
+}

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/go-telegram/bot/models"
 
@@ -20,6 +21,10 @@ const (
 	sourceCommand = store.SourceCommand
 	sourceButton  = store.SourceButton
 )
+
+// settleWait bounds how long a reply waits for the index of an acknowledgement being sent
+// to its chat; it only ever waits when the message replied to is not in the index.
+const settleWait = 5 * time.Second
 
 // stageAck marks the bot's acknowledgements in the message index, so that a reply to an
 // acknowledgement ("补充：…") finds its task like a reply to a nudge does.
@@ -41,7 +46,7 @@ func (b *Bot) report(ctx context.Context, updateID int64, m *models.Message, tex
 		return err
 	}
 	if !bound {
-		b.reply(ctx, m, t.NotBound())
+		b.refuseUnbound(ctx, m)
 		return nil
 	}
 	dept := binding.Department
@@ -49,6 +54,11 @@ func (b *Bot) report(ctx context.Context, updateID int64, m *models.Message, tex
 	var replied []int // the tasks of the message replied to
 	if m.ReplyToMessage != nil {
 		ref, found, err := b.store.MessageRef(ctx, m.Chat.ID, m.ReplyToMessage.ID)
+		// The acknowledgement replied to may be out with its index not yet written (the answer
+		// queue writes it once Telegram has taken it): wait for it, briefly, and look again.
+		if err == nil && !found && b.answers.settle(ctx, m.Chat.ID, settleWait) {
+			ref, found, err = b.store.MessageRef(ctx, m.Chat.ID, m.ReplyToMessage.ID)
+		}
 		if err != nil {
 			return retry(err)
 		}
@@ -207,9 +217,9 @@ func (b *Bot) correctedUpdate(ctx context.Context, task int, m *models.Message) 
 	return "", nil
 }
 
-// acknowledge replies "已记录 #12 进行中 60%" with each task's goal and metric, and indexes
-// the reply, so that a reply to it adds to the same task. A task whose reading was uncertain
-// gets the question and a row of buttons to settle it (see ask.go).
+// acknowledge queues the reply "已记录 #12 进行中 60%" with each task's goal and metric, and
+// indexes it once sent, so that a reply to it adds to the same task. A task whose reading was
+// uncertain gets the question and a row of buttons to settle it (see ask.go).
 func (b *Bot) acknowledge(ctx context.Context, m *models.Message, dept string, recorded []store.Update, doubts map[int]report.Doubt) {
 	st := b.state()
 	t := st.texts
@@ -231,8 +241,10 @@ func (b *Bot) acknowledge(ctx context.Context, m *models.Message, dept string, r
 		tasks = append(tasks, u.Task)
 	}
 	text := t.RecordedAll(lines, slices.ContainsFunc(recorded, func(u store.Update) bool { return u.Status == store.StatusDone }))
-	ids := b.replyWith(ctx, m, text, b.askKeyboard(m.Chat.ID, asked))
-	b.index(ctx, m.Chat.ID, dept, tasks, ids, stageAck)
+	// The index is written once Telegram has given the acknowledgement its id.
+	b.replyWith(ctx, m, text, b.askKeyboard(m.Chat.ID, asked), func(ctx context.Context, ids []int) {
+		b.index(ctx, m.Chat.ID, dept, tasks, ids, stageAck)
+	})
 }
 
 // index remembers which tasks a bot message is about; losing it only means a reply to that

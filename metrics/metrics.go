@@ -19,6 +19,8 @@ type Metrics struct {
 	updates        *prometheus.CounterVec
 	handlerSeconds *prometheus.HistogramVec
 	storeErrors    prometheus.Counter
+	refusals       prometheus.Counter
+	answersDropped *prometheus.CounterVec
 }
 
 // New registers every metric.
@@ -35,18 +37,29 @@ func New() *Metrics {
 		}, []string{"kind"}),
 		handlerSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "duban_update_handler_seconds",
-			Help:    "Time to handle one Telegram update, storing and acknowledging included.",
+			Help:    "Time to handle one Telegram update: storing it and queueing its answer (the answer goes out on its own).",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 		}, []string{"kind"}),
 		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "duban_store_errors_total",
 			Help: "Store calls that failed: updates held back for retry and failed health checks.",
 		}),
+		refusals: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "duban_refusals_dropped_total",
+			Help: "\"Not bound\" answers not sent: the chat, bound to no department, was told so within the last few minutes (a flood collapses to one answer).",
+		}),
+		answersDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "duban_answers_dropped_total",
+			Help: "Answers (acknowledgements, notices) not sent, by reason: queue_full (too many waiting for one chat), shutdown (still queued when the daemon stopped). What they answer is recorded.",
+		}, []string{"reason"}),
 	}
-	m.registry.MustRegister(m.sends, m.updates, m.handlerSeconds, m.storeErrors,
+	m.registry.MustRegister(m.sends, m.updates, m.handlerSeconds, m.storeErrors, m.refusals, m.answersDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, outcome := range []string{"sent", "retry", "429", "forbidden", "failed"} {
 		m.sends.WithLabelValues(outcome) // show every outcome from the start, at 0
+	}
+	for _, reason := range []string{"queue_full", "shutdown"} {
+		m.answersDropped.WithLabelValues(reason)
 	}
 	return m
 }
@@ -58,6 +71,16 @@ func (m *Metrics) ObserveSend(outcome string) { m.sends.WithLabelValues(outcome)
 func (m *Metrics) ObserveUpdate(kind string, took time.Duration) {
 	m.updates.WithLabelValues(kind).Inc()
 	m.handlerSeconds.WithLabelValues(kind).Observe(took.Seconds())
+}
+
+// AnswerDropped counts one answer not sent: "refusal" (a collapsed "not bound"), or why an
+// answer was given up ("queue_full", "shutdown").
+func (m *Metrics) AnswerDropped(reason string) {
+	if reason == "refusal" {
+		m.refusals.Inc()
+		return
+	}
+	m.answersDropped.WithLabelValues(reason).Inc()
 }
 
 // StoreError counts one failed store call.
