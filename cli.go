@@ -44,7 +44,7 @@ func commands() []command {
 	return []command{
 		{"run", "run the daemon: nudges, replies, digests", cmdRun},
 		{"check", "validate config.yaml and tasks.yaml and print a summary", cmdCheck},
-		{"export", "print the plan with every department's latest status (json or csv), or fetch its files", cmdExport},
+		{"export", "print the plan with every department's latest status (json or csv), write the xlsx workbook (-o FILE), or fetch its files", cmdExport},
 		{"verify", "check the record's hash chains: report anything altered or removed", cmdVerify},
 		{"plan", "print what the scheduler would send over a window, without Telegram", cmdPlan},
 		{"version", "print the version", cmdVersion},

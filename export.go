@@ -37,20 +37,25 @@ type progressReader interface {
 
 func cmdExport(ctx context.Context, env *cliEnv, args []string) error {
 	fs, path := newFlags(env, "export", "")
-	format := fs.String("format", "json", "json or csv (UTF-8 with BOM, opens cleanly in Excel)")
+	format := fs.String("format", "json", "json, csv (UTF-8 with BOM, opens cleanly in Excel) or xlsx (the 台账 workbook, with -o)")
+	out := fs.String("o", "", "write to this file instead of standard output, whole or not at all (a temporary file,\n"+
+		"then renamed); xlsx needs it")
 	all := fs.Bool("all", false, "every update of every department, not only the latest")
 	files := fs.String("files", "", "instead of the record, download every file attached to it into this folder\n"+
 		"(via Telegram's getFile: needs telegram.token or $TELEGRAM_BOT_TOKEN)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *format != "json" && *format != "csv" {
-		return usageError{fmt.Errorf("export: -format: want json or csv, got %q", *format)}
+	switch {
+	case *format != "json" && *format != "csv" && *format != "xlsx":
+		return usageError{fmt.Errorf("export: -format: want json or csv, got %q (xlsx too, with -o FILE)", *format)}
+	case *format == "xlsx" && *out == "":
+		return usageError{errors.New("export: -format xlsx writes a workbook, not text for a terminal: name the file with -o FILE")}
 	}
 	if *files != "" {
 		var both []string
 		fs.Visit(func(f *flag.Flag) {
-			if f.Name == "format" || f.Name == "all" {
+			if f.Name == "format" || f.Name == "all" || f.Name == "o" {
 				both = append(both, "-"+f.Name)
 			}
 		})
@@ -70,14 +75,23 @@ func cmdExport(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	defer s.Close()
 	now := time.Now()
+	if *format == "xlsx" {
+		return exportXLSX(ctx, s, c, p, now, *out)
+	}
 	rows, err := collectExport(ctx, s, c, p, *all, now)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	if *format == "csv" {
-		return writeCSV(env.stdout, rows, c, *all)
+	write := func(w io.Writer) error {
+		if *format == "csv" {
+			return writeCSV(w, rows, c, *all)
+		}
+		return writeJSON(w, rows, c)
 	}
-	return writeJSON(env.stdout, rows, c)
+	if *out != "" {
+		return writeFileAtomic(*out, write)
+	}
+	return write(env.stdout)
 }
 
 // exportTask is one task with every department on it, lead first.

@@ -31,6 +31,7 @@ type Config struct {
 	Aliases     map[string]string   `yaml:"aliases"`
 	Calendar    Calendar            `yaml:"calendar"`
 	HTTP        HTTP                `yaml:"http"`
+	Web         Web                 `yaml:"web"`
 
 	// Set by Load and Validate.
 	File     string         `yaml:"-"` // the path it was read from
@@ -110,6 +111,17 @@ type Chat struct {
 
 // HTTP is the daemon's own server: /healthz, /metrics and the webhook.
 type HTTP struct {
+	Listen string `yaml:"listen"`
+}
+
+// Web is the read-only web view (台账 in a browser). It is off unless URL is set: nobody can
+// read the record over HTTP until someone decides where it is served.
+type Web struct {
+	// URL is the address people open, the root of the web view; sign-in links start with it,
+	// and https makes the session cookie Secure.
+	URL string `yaml:"url"`
+	// Listen is the web view's own listener; empty: http.listen's, beside /healthz and
+	// /metrics.
 	Listen string `yaml:"listen"`
 }
 
@@ -263,7 +275,39 @@ func (c *Config) validate(errs *errorList) {
 		}
 	}
 
+	c.validateWeb(errs)
 	c.validateDepartments(errs)
+}
+
+func (c *Config) validateWeb(errs *errorList) {
+	d, w := c.doc, c.Web
+	if w.URL != "" {
+		u, err := url.Parse(w.URL)
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			errs.add(d.line("web", "url"), "web.url", "want the absolute http:// or https:// address people open, such as https://duban.example.gov.cn, got %q", w.URL)
+		case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+			// The pages link to /tasks, /task/16…: a prefix would need a proxy that rewrites
+			// them, and a query or user would end up in every sign-in link.
+			errs.add(d.line("web", "url"), "web.url", "want the web view's root, without a path, query or user (its pages are served at /), got %q", w.URL)
+		}
+	}
+	if w.Listen != "" {
+		at := d.line("web", "listen")
+		if _, _, err := net.SplitHostPort(w.Listen); err != nil {
+			errs.add(at, "web.listen", "want host:port such as 127.0.0.1:8081, got %q", w.Listen)
+		} else if c.Telegram.Mode == "webhook" && SameListener(w.Listen, c.Telegram.Webhook.Listen) {
+			errs.add(at, "web.listen", "%q is also telegram.webhook.listen's address (%q): the webhook's listener serves the webhook alone; give the web view another address",
+				w.Listen, c.Telegram.Webhook.Listen)
+		} else if SameListener(w.Listen, c.HTTP.Listen) {
+			errs.add(at, "web.listen", "%q is also http.listen's address (%q): leave web.listen empty to serve the web view there", w.Listen, c.HTTP.Listen)
+		} else if w.URL == "" {
+			errs.add(at, "web.listen", "set, but web.url is empty, which keeps the web view off: set web.url to the address people open")
+		}
+	}
+	if w.URL != "" && w.Listen == "" && c.HTTP.Listen == "" {
+		errs.add(d.line("web", "url"), "web.url", "the web view needs a listener, and web.listen and http.listen are both empty: set web.listen, or http.listen to serve it beside /healthz and /metrics")
+	}
 }
 
 func (c *Config) validateTelegram(errs *errorList) {

@@ -567,3 +567,54 @@ func TestWebhookListen(t *testing.T) {
 		})
 	}
 }
+
+// TestWebConfig: the web view is off unless web.url is set; its address must be an absolute
+// http(s) root, and its listener neither the webhook's public one nor missing altogether.
+func TestWebConfig(t *testing.T) {
+	const hook = "telegram:\n  mode: webhook\n  webhook:\n    url: https://bot.example/hook\n    secret_token: s3cret\n    listen: 0.0.0.0:8443\n"
+	tests := []struct {
+		name, yaml, want string
+		url, listen      string
+	}{
+		{name: "off by default", yaml: "timezone: UTC\n"},
+		{name: "on http.listen", yaml: "web:\n  url: https://duban.example.gov.cn\n", url: "https://duban.example.gov.cn"},
+		{name: "own listener", yaml: "web:\n  url: http://10.0.0.5:8081/\n  listen: 0.0.0.0:8081\n", url: "http://10.0.0.5:8081/", listen: "0.0.0.0:8081"},
+		{name: "own listener, no monitoring", yaml: "web:\n  url: https://duban.example.gov.cn\n  listen: 127.0.0.1:8081\nhttp:\n  listen: \"\"\n",
+			url: "https://duban.example.gov.cn", listen: "127.0.0.1:8081"},
+		{name: "beside a webhook", yaml: hook + "web:\n  url: https://duban.example.gov.cn\n  listen: 127.0.0.1:8081\n",
+			url: "https://duban.example.gov.cn", listen: "127.0.0.1:8081"},
+		{name: "relative url", yaml: "web:\n  url: duban.example.gov.cn\n",
+			want: `c.yaml:2: web.url: want the absolute http:// or https:// address people open, such as https://duban.example.gov.cn, got "duban.example.gov.cn"`},
+		{name: "ftp url", yaml: "web:\n  url: ftp://duban.example.gov.cn\n",
+			want: `c.yaml:2: web.url: want the absolute http:// or https:// address people open, such as https://duban.example.gov.cn, got "ftp://duban.example.gov.cn"`},
+		{name: "url with a path", yaml: "web:\n  url: https://example.gov.cn/duban\n",
+			want: `c.yaml:2: web.url: want the web view's root, without a path, query or user (its pages are served at /), got "https://example.gov.cn/duban"`},
+		{name: "bad listen", yaml: "web:\n  url: https://duban.example.gov.cn\n  listen: \"8081\"\n",
+			want: `c.yaml:3: web.listen: want host:port such as 127.0.0.1:8081, got "8081"`},
+		{name: "the webhook's listener", yaml: hook + "web:\n  url: https://duban.example.gov.cn\n  listen: 0.0.0.0:8443\n",
+			want: `c.yaml:9: web.listen: "0.0.0.0:8443" is also telegram.webhook.listen's address ("0.0.0.0:8443"): the webhook's listener serves the webhook alone; give the web view another address`},
+		{name: "http.listen's", yaml: "web:\n  url: https://duban.example.gov.cn\n  listen: 0.0.0.0:8080\n",
+			want: `c.yaml:3: web.listen: "0.0.0.0:8080" is also http.listen's address ("127.0.0.1:8080"): leave web.listen empty to serve the web view there`},
+		{name: "listen without url", yaml: "web:\n  listen: 127.0.0.1:8081\n",
+			want: `c.yaml:2: web.listen: set, but web.url is empty, which keeps the web view off: set web.url to the address people open`},
+		{name: "no listener", yaml: "web:\n  url: https://duban.example.gov.cn\nhttp:\n  listen: \"\"\n",
+			want: `c.yaml:2: web.url: the web view needs a listener, and web.listen and http.listen are both empty: set web.listen, or http.listen to serve it beside /healthz and /metrics`},
+		{name: "unknown key", yaml: "web:\n  adress: https://duban.example.gov.cn\n",
+			want: `c.yaml:2: web.adress: unknown field`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ParseConfig("c.yaml", []byte(tt.yaml), noEnv)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tt.want {
+				t.Fatalf("got\n%s\nwant\n%s", got, tt.want)
+			}
+			if err == nil && (c.Web.URL != tt.url || c.Web.Listen != tt.listen) {
+				t.Errorf("web: got %+v, want url %q listen %q", c.Web, tt.url, tt.listen)
+			}
+		})
+	}
+}

@@ -1,5 +1,6 @@
 // Package daemon wires duban's parts into the running service: the store, the Telegram
-// sender and bot, the poller or webhook, and the HTTP endpoints (/healthz, /metrics).
+// sender and bot, the poller or webhook, the HTTP endpoints (/healthz, /metrics) and the web
+// view.
 package daemon
 
 import (
@@ -28,6 +29,7 @@ import (
 	"github.com/duban/duban/metrics"
 	"github.com/duban/duban/scheduler"
 	"github.com/duban/duban/sender"
+	"github.com/duban/duban/web"
 )
 
 // Store is what the daemon needs of a store backend.
@@ -35,6 +37,10 @@ type Store interface {
 	bot.Store
 	bot.OffsetStore
 	scheduler.Store
+	// The web view reads the record and keeps its sign-in tokens and sessions in the store,
+	// so that any daemon on a shared store serves any session.
+	web.Data
+	web.AuthStore
 	Ping(ctx context.Context) error
 }
 
@@ -61,8 +67,14 @@ type Options struct {
 	// the ledger's claims, its Token is the lease's, and the lease its dead predecessor still
 	// holds is released at start, so a restart takes over at once.
 	Identity *Identity
-	// Listening is told the address the HTTP server listens on, once it does.
+	// Listening is told the address each HTTP server listens on, once it does: the webhook's,
+	// http.listen's, then web.listen's.
 	Listening func(addr string)
+	// AnswerGrace is how long answers still queued at shutdown may take to go out; the rest
+	// are logged (what they answer is recorded). Zero: 5 s.
+	AnswerGrace time.Duration
+	// RefuseEvery is how often a chat bound to no department is told so; zero: bot.RefuseEvery.
+	RefuseEvery time.Duration
 }
 
 // Daemon is the service, set up and ready to Run.
@@ -72,6 +84,8 @@ type Daemon struct {
 	tg        *tgbot.Bot
 	bot       *bot.Bot
 	scheduler *scheduler.Scheduler
+	web       *web.Server // nil: web.url is not set
+	plan      atomic.Pointer[planPair]
 	metrics   *metrics.Metrics
 	health    *health
 	me        string
@@ -105,13 +119,14 @@ func (d *Daemon) Reload(ctx context.Context, c *config.Config, p *config.Plan) e
 	defer d.reload.Unlock()
 	old := d.started
 	if c.Telegram.Token != old.Telegram.Token || c.Store != old.Store || c.Telegram.Mode != old.Telegram.Mode ||
-		c.HTTP != old.HTTP || c.Telegram.Webhook != old.Telegram.Webhook || c.APIURL() != old.APIURL() {
-		d.log.Warn("reload: telegram, store and http settings take effect at the next restart")
+		c.HTTP != old.HTTP || c.Telegram.Webhook != old.Telegram.Webhook || c.APIURL() != old.APIURL() || c.Web != old.Web {
+		d.log.Warn("reload: telegram, store, http and web settings take effect at the next restart")
 	}
 	if err := d.scheduler.SetPlan(c, p); err != nil {
 		return err
 	}
 	d.bot.SetPlan(c, p)
+	d.plan.Store(&planPair{cfg: c, plan: p})
 	// Chats newly written in config.yaml bind now.
 	if err := d.bot.SeedBindings(ctx); err != nil {
 		d.log.Warn("reload: chats from config.yaml not bound yet", "err", err)
@@ -172,6 +187,7 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 	b = bot.New(bot.Options{
 		Config: c, Plan: o.Plan, Store: o.Store, Telegram: tg, Sender: snd,
 		Username: me, Token: token, Log: log, Now: o.Now, Observe: m.ObserveUpdate,
+		Dropped: m.AnswerDropped, RefuseEvery: o.RefuseEvery,
 	})
 	if _, err := retryUntil(ctx, log, "seed bindings", func() (struct{}, error) { return struct{}{}, b.SeedBindings(ctx) }); err != nil {
 		return nil, err
@@ -190,7 +206,12 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 		return nil, err
 	}
 	b.SetDigester(sc)
-	return &Daemon{o: o, log: log, tg: tg, bot: b, scheduler: sc, metrics: m, health: health, me: me, started: c}, nil
+	d := &Daemon{o: o, log: log, tg: tg, bot: b, scheduler: sc, metrics: m, health: health, me: me, started: c}
+	d.plan.Store(&planPair{cfg: c, plan: o.Plan})
+	if d.web = d.newWebView(); d.web != nil {
+		b.SetWeb(d.web)
+	}
+	return d, nil
 }
 
 // instanceName is unique per process: host, pid and a random part.
@@ -291,7 +312,8 @@ func (id *Identity) Close() error {
 }
 
 // Run serves until ctx ends, then shuts down in order: the poller stops taking updates, the
-// HTTP servers drain, and Run returns. The store is the caller's to close.
+// HTTP servers drain, the answers still queued get a short grace, and Run returns. The store
+// is the caller's to close.
 func (d *Daemon) Run(ctx context.Context) error {
 	c, o, log, tg, b, me := d.o.Config, d.o, d.log, d.tg, d.bot, d.me
 	token := string(c.Telegram.Token)
@@ -357,8 +379,23 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	// The web view is served by every daemon, leading or not: it only reads the store, and
+	// its sessions are in the store too. On http.listen it takes every path but /healthz and
+	// /metrics, which are more specific patterns and keep theirs.
+	switch {
+	case d.web == nil || c.Web.Listen != "":
+	case monitoring != "":
+		mux.Handle("/", d.web.Handler())
+	default:
+		log.Warn("the web view is off: it has no listener; set web.listen", "web", c.Web.URL)
+	}
 	if monitoring != "" {
 		if err := serve(monitoring, mux); err != nil {
+			return err
+		}
+	}
+	if d.web != nil && c.Web.Listen != "" {
+		if err := serve(c.Web.Listen, d.web.Handler()); err != nil {
 			return err
 		}
 	}
@@ -418,7 +455,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 		return l.Lead(ctx, lead)
 	})
-	log.Info("duban running", "bot", "@"+me, "tasks", len(o.Plan.Tasks), "mode", c.Telegram.Mode, "http", c.HTTP.Listen)
+	log.Info("duban running", "bot", "@"+me, "tasks", len(o.Plan.Tasks), "mode", c.Telegram.Mode, "http", c.HTTP.Listen, "web", c.Web.URL)
 
 	var runErr error
 	select {
@@ -432,6 +469,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		_ = srv.Shutdown(shutdown)
 	}
 	wg.Wait()
+	// Nothing is handled any more: what is still queued to go out gets a short grace.
+	b.CloseAnswers(cmp.Or(o.AnswerGrace, 5*time.Second))
 	return runErr
 }
 

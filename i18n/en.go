@@ -21,6 +21,11 @@ func init() {
 	}
 	t.CSVHeader = []string{"id", "area", "goal", "department", "status", "percent", "last update", "last update text", "deadline", "days left (negative: overdue)", "warning"}
 	t.ColorNames = map[string]string{"": "", "red": "red (overdue)", "yellow": "yellow (behind or unanswered)", "blue": "blue (due soon)"}
+	t.Workbook = WorkbookWords{
+		LedgerSheet: "Record", UpdatesSheet: "Updates", DepartmentsSheet: "Departments",
+		UpdatesHeader:     []string{"update", "task", "department", "time", "by", "status", "percent", "text", "attachment", "corrects", "hash"},
+		DepartmentsHeader: []string{"department", "tasks", "done", "overdue", "last report", "reminders unanswered"},
+	}
 
 	t.Commands = [][2]string{
 		{"report", "Report progress: /report ID status percent notes"},
@@ -30,6 +35,7 @@ func init() {
 		{"snooze", "Pause a task's reminders: /snooze ID 7d"},
 		{"whoami", "Show this chat and who you are"},
 		{"digest", "The digest (supervisors chat or admins)"},
+		{"web", "A sign-in link to the web view (admins, supervisors, departments)"},
 		{"bind", "Bind this chat with a code: /bind CODE"},
 		{"invite", "(admin) Make a binding code: /invite DEPARTMENT"},
 		{"unbind", "(admin) Release a binding"},
@@ -67,9 +73,9 @@ func init() {
 			"• Or send a command: /report 12 in progress 60% plan issued\n" +
 			"• A reminder about one task has buttons: in progress / done / blocked\n\n" +
 			"<b>Other commands</b>\n" +
-			"/tasks this department's open tasks\n/status 12 every department on task 12\n/whoami this chat and you\n/snooze 12 7d pause task 12's reminders for 7 days\n/bind CODE bind this chat to its department"
+			"/tasks this department's open tasks\n/status 12 every department on task 12\n/whoami this chat and you\n/snooze 12 7d pause task 12's reminders for 7 days\n/bind CODE bind this chat to its department\n/web a sign-in link to the web view (a department's group: its own page); /web logout signs you out"
 		if admin {
-			s += "\n\n<b>Admins</b>\n/invite DEPARTMENT make a binding code and link\n/unbind [DEPARTMENT] release a binding\n/departments every department's chat and last report\n/digest the digest"
+			s += "\n\n<b>Admins</b>\n/invite DEPARTMENT make a binding code and link\n/unbind [DEPARTMENT] release a binding\n/departments every department's chat and last report\n/digest the digest\n/web a sign-in link to the whole web view\n/web revoke USER_ID ends all of that person's web sessions"
 		}
 		return s
 	}
@@ -249,6 +255,37 @@ func init() {
 			id = "hidden while you write anonymously; send me /whoami in a private chat"
 		}
 		return fmt.Sprintf("Your user id: %s\nThis chat's id: <code>%d</code>\nDepartment: %s\nSupervisors chat: %s\nAdmin: %s", id, chat, unit, yes[supervisors], yes[admin])
+	}
+
+	t.WebLink = func(link, dept string, minutes int) string {
+		what := "everything"
+		if dept != "" {
+			what = e(dept) + "'s page only"
+		}
+		return fmt.Sprintf("🔗 A sign-in link to the web view (%s):\n<code>%s</code>\n\nValid %d minutes, single use. Copy it into your browser; do not forward it: "+
+			"whoever has it can sign in. The session lasts 12 hours; /web logout ends it at any time.", what, e(link), minutes)
+	}
+	t.WebOff = func() string {
+		return "The web view is off. To turn it on, whoever runs this bot sets <code>web.url</code> in config.yaml (the address people open, such as https://duban.example.gov.cn), " +
+			"and <code>web.listen</code> for a port of its own (else it shares <code>http.listen</code>), then restarts."
+	}
+	t.WebNotHere = func() string {
+		return "Sign-in links to the web view go to admins in a private chat, the supervisors chat, and a department's bound group (its own page only). This group is bound to no department."
+	}
+	t.WebUsage = func() string {
+		return "Usage: /web for a sign-in link; /web logout ends all your web sessions; /web revoke USER_ID (admins) ends all of that person's."
+	}
+	t.WebLoggedOut = func(n int) string {
+		if n == 0 {
+			return "You have no web session."
+		}
+		return fmt.Sprintf("Signed out: %d web session(s) ended.", n)
+	}
+	t.WebRevoked = func(user int64, n int) string {
+		return fmt.Sprintf("Ended %d web session(s) of user <code>%d</code>.", n, user)
+	}
+	t.WebNoUser = func() string {
+		return "Telegram hides who you are when you write anonymously, so there is no session to end. Send /web logout in a private chat."
 	}
 
 	t.useLists(listWords{

@@ -21,6 +21,8 @@ type Texts struct {
 	CSVHeader []string
 	// ColorNames are the three-colour warnings (三色督办) in words, "" for none.
 	ColorNames map[string]string
+	// Workbook names the xlsx export's sheets and heads those the CSV has no header for.
+	Workbook WorkbookWords
 	// Commands is the command menu: name and description.
 	Commands [][2]string
 
@@ -99,6 +101,19 @@ type Texts struct {
 	// admin) and, in a group, the chat's.
 	WhoAmI func(user, chat int64, department string, admin, supervisors, private bool) string
 
+	// The web view's sign-in (/web). WebLink gives a one-time link, valid minutes; department
+	// "" reads everything. WebOff: web.url is not set. WebNotHere refuses a group that is
+	// neither the supervisors' nor bound to a department. WebLoggedOut and WebRevoked say how
+	// many sessions ended; WebNoUser refuses a logout by someone Telegram hides (an anonymous
+	// group admin).
+	WebLink      func(link, department string, minutes int) string
+	WebOff       func() string
+	WebNotHere   func() string
+	WebUsage     func() string
+	WebLoggedOut func(sessions int) string
+	WebRevoked   func(user int64, sessions int) string
+	WebNoUser    func() string
+
 	Nudge             func(department string, items []NudgeItem) string
 	Escalations       func(items []EscalationLine) string
 	SupervisorsTick   func(items []EscalationLine, unboundDepartments, unboundOverdue int) string // Escalations, then the line summing up departments without a chat (unless both are 0)
@@ -113,6 +128,17 @@ type Texts struct {
 	lists    listWords
 	days     func(n int) string
 	progress func(s store.Status, percent *int) string
+}
+
+// WorkbookWords are the xlsx export's words. Its 台账 sheet has the CSV's columns
+// (CSVHeader).
+type WorkbookWords struct {
+	LedgerSheet, UpdatesSheet, DepartmentsSheet string
+	// UpdatesHeader: update id, task, department, time, by, status, percent, text,
+	// attachment, corrects, hash.
+	UpdatesHeader []string
+	// DepartmentsHeader: department, tasks, done, overdue, last report, unanswered reminders.
+	DepartmentsHeader []string
 }
 
 // RecordedLine is one task of an acknowledgement.

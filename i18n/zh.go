@@ -21,6 +21,11 @@ func init() {
 	}
 	t.CSVHeader = []string{"序号", "重点工作", "任务目标", "责任部门", "状态", "进度(%)", "最近报送时间", "最近报送内容", "完成时限", "剩余天数(负数为逾期)", "预警"}
 	t.ColorNames = map[string]string{"": "", "red": "红色（逾期）", "yellow": "黄色（滞后或未回复）", "blue": "蓝色（临期）"}
+	t.Workbook = WorkbookWords{
+		LedgerSheet: "台账", UpdatesSheet: "进展记录", DepartmentsSheet: "单位汇总",
+		UpdatesHeader:     []string{"记录编号", "序号", "责任部门", "报送时间", "报送人", "状态", "进度(%)", "报送内容", "附件", "更正的记录", "哈希"},
+		DepartmentsHeader: []string{"责任部门", "任务数", "已完成", "逾期", "最近报送时间", "未回复催办(次)"},
+	}
 
 	t.Commands = [][2]string{
 		{"report", "报送进展：/report 编号 状态 进度 说明"},
@@ -30,6 +35,7 @@ func init() {
 		{"snooze", "暂停某项提醒：/snooze 编号 7d"},
 		{"whoami", "显示本群和您的身份"},
 		{"digest", "督办简报（督查群或管理员）"},
+		{"web", "网页版台账的登录链接（管理员、督查群、单位群）"},
 		{"bind", "用绑定码绑定本群：/bind 绑定码"},
 		{"invite", "（管理员）生成单位绑定码：/invite 单位名称"},
 		{"unbind", "（管理员）解除绑定"},
@@ -63,9 +69,9 @@ func init() {
 			"• 或发送命令：/report 12 进行中 60% 招生计划已下达\n" +
 			"• 单项提醒下方有按钮：进行中 / 已完成 / 遇到困难\n\n" +
 			"<b>其他命令</b>\n" +
-			"/tasks 本单位未完成的任务\n/status 12 第12项任务各单位进展\n/whoami 本群和您的身份\n/snooze 12 7d 暂停第12项的提醒7天\n/bind 绑定码 把本群绑定为责任单位"
+			"/tasks 本单位未完成的任务\n/status 12 第12项任务各单位进展\n/whoami 本群和您的身份\n/snooze 12 7d 暂停第12项的提醒7天\n/bind 绑定码 把本群绑定为责任单位\n/web 网页版台账的登录链接（单位群：本单位页面）；/web logout 退出网页登录"
 		if admin {
-			s += "\n\n<b>管理员</b>\n/invite 单位名称 生成绑定码和邀请链接\n/unbind [单位名称] 解除绑定\n/departments 各单位绑定和报送情况\n/digest 督办简报"
+			s += "\n\n<b>管理员</b>\n/invite 单位名称 生成绑定码和邀请链接\n/unbind [单位名称] 解除绑定\n/departments 各单位绑定和报送情况\n/digest 督办简报\n/web 网页版台账的登录链接（可查看全部）\n/web revoke 用户ID 注销某人的全部网页登录"
 		}
 		return s
 	}
@@ -249,6 +255,37 @@ func init() {
 			id = "匿名发言时看不到，请私聊我发送 /whoami"
 		}
 		return fmt.Sprintf("您的用户 ID：%s\n本群 ID：<code>%d</code>\n本群绑定单位：%s\n督查群：%s\n管理员：%s", id, chat, unit, yes[supervisors], yes[admin])
+	}
+
+	t.WebLink = func(link, dept string, minutes int) string {
+		what := "可查看全部任务"
+		if dept != "" {
+			what = "仅可查看「" + e(dept) + "」的页面"
+		}
+		return fmt.Sprintf("🔗 网页版台账登录链接（%s）：\n<code>%s</code>\n\n有效期 %d 分钟，仅可使用一次。请复制到浏览器打开；切勿转发，拿到链接的人即可登录。"+
+			"登录后 12 小时内有效，发送 /web logout 可随时退出。", what, e(link), minutes)
+	}
+	t.WebOff = func() string {
+		return "网页版台账未开启。如需开启，请部署本机器人的同事在 config.yaml 中设置 <code>web.url</code>（人们打开的地址，如 https://duban.example.gov.cn），" +
+			"需要单独端口时再设 <code>web.listen</code>（否则与 <code>http.listen</code> 共用），然后重启。"
+	}
+	t.WebNotHere = func() string {
+		return "网页版台账的登录链接只发给：私聊中的管理员、督查群，以及已绑定责任单位的群（仅本单位页面）。本群未绑定责任单位。"
+	}
+	t.WebUsage = func() string {
+		return "用法：/web 获取登录链接；/web logout 退出您的全部网页登录；/web revoke 用户ID（管理员）注销某人的全部网页登录。"
+	}
+	t.WebLoggedOut = func(n int) string {
+		if n == 0 {
+			return "您没有有效的网页登录。"
+		}
+		return fmt.Sprintf("已退出您的 %d 个网页登录。", n)
+	}
+	t.WebRevoked = func(user int64, n int) string {
+		return fmt.Sprintf("已注销用户 <code>%d</code> 的 %d 个网页登录。", user, n)
+	}
+	t.WebNoUser = func() string {
+		return "匿名发言时看不到您的用户 ID，无法退出网页登录。请私聊我发送 /web logout。"
 	}
 
 	t.useLists(listWords{

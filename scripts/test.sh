@@ -67,6 +67,39 @@ if ! ensure_redis_server_binary; then
 	log "warning: no redis-server binary: the Redis restart tests will skip"
 fi
 
+# The workbook tests read the xlsx back with a second reader, Python's openpyxl: Debian's
+# python3-openpyxl (a python3 of pyenv or a venv does not see it, so /usr/bin's is tried too).
+has_openpyxl() { python3 -c 'import openpyxl' 2>/dev/null || /usr/bin/python3 -c 'import openpyxl' 2>/dev/null; }
+if ! has_openpyxl && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+	log "installing Debian's python3-openpyxl package"
+	{ apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-openpyxl >/dev/null; } || true
+fi
+if ! has_openpyxl; then
+	if [[ ${CI:-} == true ]]; then
+		log "python3-openpyxl is not installed and cannot be installed here (not root, or no apt-get); CI=true needs it"
+		exit 1
+	fi
+	log "warning: no openpyxl: the workbook tests will not read it back with a second reader"
+fi
+
+# The web view's browser test drives Debian's chromium, with a CJK font so that Chinese is
+# drawn as glyphs rather than boxes. With CI=true a missing browser fails the run.
+ensure_chromium() {
+	command -v chromium >/dev/null && fc-list :lang=zh 2>/dev/null | grep -q . && return 0
+	if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+		log "installing Debian's chromium and fonts-noto-cjk packages"
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+	fi
+	command -v chromium >/dev/null
+}
+if ! ensure_chromium; then
+	if [[ ${CI:-} == true ]]; then
+		log "chromium is not installed and cannot be installed here (not root, or no apt-get); CI=true needs it"
+		exit 1
+	fi
+	log "warning: no chromium: the web view's browser test will skip"
+fi
+
 url=${REDIS_URL:-}
 if [[ -n $url ]]; then
 	# The Redis the user named, and only it: a wrong REDIS_URL is an error, not a reason to
