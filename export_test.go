@@ -25,8 +25,10 @@ import (
 	"github.com/duban/duban/config"
 	"github.com/duban/duban/i18n"
 	"github.com/duban/duban/internal/telegramtest"
+	"github.com/duban/duban/record"
 	"github.com/duban/duban/store"
 	"github.com/duban/duban/store/redis/redistest"
+	"github.com/duban/duban/workbook"
 )
 
 // exportConfig writes a config.yaml for the shipped plan with its own store: the embedded
@@ -348,7 +350,7 @@ func TestCSVText(t *testing.T) {
 	}
 	for _, tt := range tests {
 		u := store.Update{Text: tt.text, Attachment: tt.a}
-		if got := csvText(i18n.For(tt.lang), u); got != tt.want {
+		if got := workbook.ReportText(i18n.For(tt.lang), u); got != tt.want {
 			t.Errorf("%s %q %+v: got %q, want %q", tt.lang, tt.text, tt.a, got, tt.want)
 		}
 	}
@@ -702,19 +704,17 @@ func TestCSVNeutralisesEveryTextCell(t *testing.T) {
 		t.Fatal(err)
 	}
 	pct := 60
-	rows := []exportTask{{
-		task:     &config.Task{ID: 7, Area: "=1+1", Goal: "@SUM(A1)"},
-		deadline: time.Date(2026, 12, 31, 0, 0, 0, 0, c.Location),
-		daysLeft: -3,
-		departments: []exportDepartment{{
-			name:  "+市教育局",
-			state: store.State{Status: store.StatusInProgress, Percent: &pct},
-			updates: []store.Update{{ID: "7-1", At: time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC), Status: store.StatusInProgress,
-				Percent: &pct, Attachment: &store.Attachment{Kind: "document", FileName: "-x.xlsx"}}},
-		}},
+	rows := []record.Row{{
+		Task:       &config.Task{ID: 7, Area: "=1+1", Goal: "@SUM(A1)"},
+		Deadline:   time.Date(2026, 12, 31, 0, 0, 0, 0, c.Location),
+		DaysLeft:   -3,
+		Department: "+市教育局",
+		State:      store.State{Status: store.StatusInProgress, Percent: &pct},
+		Updates: []store.Update{{ID: "7-1", At: time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC), Status: store.StatusInProgress,
+			Percent: &pct, Attachment: &store.Attachment{Kind: "document", FileName: "-x.xlsx"}}},
 	}}
 	var buf bytes.Buffer
-	if err := writeCSV(&buf, rows, c, true); err != nil {
+	if err := record.WriteCSV(&buf, rows, c, true); err != nil {
 		t.Fatal(err)
 	}
 	got, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(buf.String(), "\ufeff"))).ReadAll()
@@ -737,7 +737,7 @@ func TestCSVCell(t *testing.T) {
 		{"=1", "'=1"}, {"+1", "'+1"}, {"-1", "'-1"}, {"@a", "'@a"}, {"\t=1", "'\t=1"}, {"\r=1", "'\r=1"},
 		{"", ""}, {"进行中 60%", "进行中 60%"}, {"a=1", "a=1"}, {" =1", " =1"}, {"'=1", "'=1"},
 	} {
-		if got := csvCell(tt.in); got != tt.want {
+		if got := record.CSVCell(tt.in); got != tt.want {
 			t.Errorf("csvCell(%q): got %q, want %q", tt.in, got, tt.want)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/duban/duban/config"
 	"github.com/duban/duban/i18n"
+	"github.com/duban/duban/record"
 	"github.com/duban/duban/store"
 	"github.com/duban/duban/workbook"
 )
@@ -146,7 +147,7 @@ func TestExportXLSX(t *testing.T) {
 				for j := range csvRows[i] {
 					cell := r[j]
 					if j == 1 || j == 2 || j == 3 || j == 7 { // the CSV's text cells
-						cell = csvCell(cell)
+						cell = record.CSVCell(cell)
 					}
 					if cell != csvRows[i][j] {
 						t.Errorf("台账 row %d, %s: got %q, want %q as in the CSV", i+1, texts.CSVHeader[j], r[j], csvRows[i][j])
@@ -538,9 +539,9 @@ func BenchmarkWorkbook(b *testing.B) {
 		return writerFunc(func(p []byte) (int, error) { size += int64(len(p)); return w.Write(p) })
 	}
 	exportJSON := func(b *testing.B, all bool) {
-		rows, err := collectExport(ctx, m, c, p, all, now)
+		snap, err := record.Collect(ctx, m, c, p, all, now)
 		if err == nil {
-			err = writeJSON(count(io.Discard), rows, c)
+			err = record.WriteJSON(count(io.Discard), snap.Tasks, c)
 		}
 		if err != nil {
 			b.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/duban/duban/config"
 	"github.com/duban/duban/daemon"
+	"github.com/duban/duban/record"
 	"github.com/duban/duban/store"
 	"github.com/duban/duban/store/redis"
 	"github.com/duban/duban/store/sqlite"
@@ -17,7 +18,7 @@ import (
 
 // backend is what the commands in this package use of a store; both backends provide it.
 type backend interface {
-	progressReader
+	record.Reader
 	store.ChainReader
 	daemon.Store
 	Close() error

@@ -2,12 +2,11 @@ package daemon
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"time"
 
 	"github.com/duban/duban/config"
-	"github.com/duban/duban/store"
+	"github.com/duban/duban/record"
 	"github.com/duban/duban/web"
 	"github.com/duban/duban/workbook"
 )
@@ -43,7 +42,7 @@ func (d *Daemon) newWebView() *web.Server {
 // webWorkbook is the web view's xlsx download: the rows the filter shows, with every update
 // of each, as `duban export -format xlsx` writes the whole record.
 func webWorkbook(data web.Data, now func() time.Time) web.WorkbookFunc {
-	return func(ctx context.Context, w io.Writer, c *config.Config, rows []web.Row) error {
+	return func(ctx context.Context, w io.Writer, c *config.Config, rows []record.Row) error {
 		tasks, err := workbookTasks(ctx, data, rows)
 		if err != nil {
 			return err
@@ -52,41 +51,11 @@ func webWorkbook(data web.Data, now func() time.Time) web.WorkbookFunc {
 	}
 }
 
-// workbookTasks turns the web view's rows into the workbook's. Rows of one task that follow
-// each other become one workbook.Task, so the sheet keeps the list's order whatever column
-// it is sorted by. The standing (done, overdue, unanswered) is the rows' own assessment,
-// the one their colours come from.
-func workbookTasks(ctx context.Context, data web.Data, rows []web.Row) ([]workbook.Task, error) {
-	var out []workbook.Task
-	updates := map[int]map[string][]store.Update{} // each task's read once, by department
-	for _, r := range rows {
-		id := r.Task.ID
-		if _, ok := updates[id]; !ok {
-			ups, err := data.Updates(ctx, id)
-			if err != nil {
-				return nil, fmt.Errorf("read updates of task %d: %w", id, err)
-			}
-			byDept := map[string][]store.Update{}
-			for _, u := range ups {
-				byDept[u.Department] = append(byDept[u.Department], u)
-			}
-			updates[id] = byDept
-		}
-		if n := len(out); n == 0 || out[n-1].ID != id {
-			out = append(out, workbook.Task{ID: id, Area: r.Task.Area, Goal: r.Task.Goal, Deadline: r.Deadline, DaysLeft: r.DaysLeft})
-		}
-		wd := workbook.Department{Name: r.Department, Responsible: r.Responsible, Status: r.State.Status, Percent: r.State.Percent,
-			Color: string(r.Color), Updates: updates[id][r.Department]}
-		if r.State.Last.ID != "" { // a department that never reported has none
-			last := r.State.Last
-			wd.Last = &last
-		}
-		if r.Responsible {
-			a := r.Assessment
-			wd.Done, wd.Overdue, wd.Unanswered, wd.LastReport = a.Done, a.Overdue && !a.Done, a.Unanswered, a.LastReport
-		}
-		t := &out[len(out)-1]
-		t.Departments = append(t.Departments, wd)
+// workbookTasks turns the web view's rows, which hold each department's latest update, into
+// the workbook's, with every update.
+func workbookTasks(ctx context.Context, data record.UpdatesReader, rows []record.Row) ([]workbook.Task, error) {
+	if err := record.FillUpdates(ctx, data, rows); err != nil {
+		return nil, err
 	}
-	return out, nil
+	return record.Workbook(rows), nil
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/duban/duban/config"
+	"github.com/duban/duban/record"
 	"github.com/duban/duban/scheduler"
 	"github.com/duban/duban/store"
 	"github.com/duban/duban/web"
@@ -31,7 +32,7 @@ func TestWorkbookTasks(t *testing.T) {
 	data := &updatesOnly{reads: map[int]int{}, ups: map[int][]store.Update{
 		1: {{ID: "1-1", Task: 1, Department: "A"}, {ID: "1-3", Task: 1, Department: "C"}, last},
 	}}
-	rows := []web.Row{
+	rows := []record.Row{
 		{Task: t1, Department: "A", Responsible: true, Color: scheduler.Red, State: store.State{Status: store.StatusDone, Last: last},
 			Assessment: scheduler.Assessment{Done: true, Overdue: true, Unanswered: 2}},
 		{Task: t2, Department: "B", Responsible: true, Assessment: scheduler.Assessment{Overdue: true}},

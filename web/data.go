@@ -9,33 +9,19 @@ import (
 	"time"
 
 	"github.com/duban/duban/config"
+	"github.com/duban/duban/record"
 	"github.com/duban/duban/scheduler"
 	"github.com/duban/duban/store"
 )
 
-// Row is one task × department, as the 任务 list, the downloads and the workbook hook see
-// it. It is built as `duban export` builds its rows (export.go's collectExport): the latest
-// state in one read, the colour from scheduler.Assess, responsible departments lead first,
-// then any department that reported on a task the plan no longer gives it.
-type Row struct {
-	Task        *config.Task
-	Department  string
-	Lead        bool
-	Responsible bool // false: it reported on the task but the plan no longer names it
-	State       store.State
-	Assessment  scheduler.Assessment
-	Color       scheduler.Color // "" for none, and for a department no longer responsible
-	Deadline    time.Time       // of the current period, for a yearly task
-	DaysLeft    int
-}
-
 // snapshot is what one page reads from the store, once per request: pages reflect a report
-// as soon as it is recorded, and no cache can go stale.
+// as soon as it is recorded, and no cache can go stale. Its rows are the record's, as
+// `duban export` collects them (record.Collect).
 type snapshot struct {
 	cfg      *config.Config
 	plan     *config.Plan
 	now      time.Time
-	rows     []Row
+	rows     []record.Row
 	ledger   map[string]time.Time
 	bindings map[string]store.Binding
 }
@@ -43,60 +29,17 @@ type snapshot struct {
 func (s *Server) snapshot(ctx context.Context) (*snapshot, error) {
 	c, p := s.plan()
 	now := s.now()
-	states, err := s.data.Latest(ctx)
+	rec, err := record.Collect(ctx, s.data, c, p, false, now)
 	if err != nil {
-		return nil, fmt.Errorf("read latest: %w", err)
-	}
-	ledger, err := s.data.Ledger(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read ledger: %w", err)
-	}
-	snoozes, err := s.data.Snoozes(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read snoozes: %w", err)
+		return nil, err
 	}
 	bindings, err := s.data.Bindings(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read bindings: %w", err)
 	}
-	snap := &snapshot{cfg: c, plan: p, now: now, ledger: ledger, bindings: map[string]store.Binding{}}
+	snap := &snapshot{cfg: c, plan: p, now: now, rows: rec.Rows, ledger: rec.Ledger, bindings: map[string]store.Binding{}}
 	for _, b := range bindings {
 		snap.bindings[b.Department] = b
-	}
-	view, settings := scheduler.NewState(states, ledger, snoozes), scheduler.SettingsFrom(c)
-	byKey := map[string]store.State{}
-	others := map[int][]string{}
-	for _, st := range states {
-		byKey[store.SnoozeKey(st.Task, st.Department)] = st
-		if t, ok := p.Task(st.Task); ok && !slices.Contains(t.Responsible, st.Department) {
-			others[st.Task] = append(others[st.Task], st.Department)
-		}
-	}
-	for _, t := range p.Tasks {
-		add := func(name string, responsible bool) {
-			a := scheduler.Assess(t, name, view, settings, now)
-			r := Row{Task: t, Department: name, Lead: t.IsLead(name), Responsible: responsible,
-				Assessment: a, Deadline: a.Deadline, DaysLeft: a.DaysLeft}
-			if responsible {
-				r.Color = a.Color
-			}
-			if st, ok := byKey[store.SnoozeKey(t.ID, name)]; ok {
-				r.State = st
-			} else {
-				r.State = store.State{Task: t.ID, Department: name, Status: store.StatusNotStarted}
-			}
-			snap.rows = append(snap.rows, r)
-		}
-		// Lead first, as the task page shows them; export keeps the plan's order, which
-		// already puts the lead first (the first department listed leads).
-		resp := slices.Clone(t.Responsible)
-		slices.SortStableFunc(resp, func(a, b string) int { return boolOrder(t.IsLead(b), t.IsLead(a)) })
-		for _, name := range resp {
-			add(name, true)
-		}
-		for _, name := range others[t.ID] {
-			add(name, false)
-		}
 	}
 	return snap, nil
 }
@@ -109,58 +52,6 @@ func boolOrder(a, b bool) int {
 		return 1
 	}
 	return -1
-}
-
-// areaCount is one 重点工作's tasks by how far they are.
-type areaCount struct {
-	Area                                  string
-	Done, InProgress, Blocked, NotStarted int
-}
-
-func (a areaCount) Total() int { return a.Done + a.InProgress + a.Blocked + a.NotStarted }
-
-// areas counts tasks per 重点工作 by the digest's rule (scheduler/digest.go): a task is done
-// when every department on it is, blocked when any is, in progress when any has started.
-func (snap *snapshot) areas() []areaCount {
-	var out []areaCount
-	index := map[string]int{}
-	byTask := map[int][]Row{}
-	for _, r := range snap.rows {
-		if r.Responsible {
-			byTask[r.Task.ID] = append(byTask[r.Task.ID], r)
-		}
-	}
-	for _, t := range snap.plan.Tasks {
-		i, ok := index[t.Area]
-		if !ok {
-			i = len(out)
-			index[t.Area] = i
-			out = append(out, areaCount{Area: t.Area})
-		}
-		var done, blocked, started int
-		rows := byTask[t.ID]
-		for _, r := range rows {
-			switch {
-			case r.Assessment.Done:
-				done++
-			case r.Assessment.Status == store.StatusBlocked:
-				blocked++
-			case r.Assessment.Status == store.StatusInProgress:
-				started++
-			}
-		}
-		switch {
-		case done == len(rows):
-			out[i].Done++
-		case blocked > 0:
-			out[i].Blocked++
-		case started > 0 || done > 0:
-			out[i].InProgress++
-		default:
-			out[i].NotStarted++
-		}
-	}
-	return out
 }
 
 // colorCounts counts the open responsible items by colour.
@@ -263,15 +154,15 @@ func (snap *snapshot) silent() []silence {
 }
 
 // dueSoon is the open items falling due within scheduler.DueSoon, soonest first.
-func (snap *snapshot) dueSoon() []Row {
-	var out []Row
+func (snap *snapshot) dueSoon() []record.Row {
+	var out []record.Row
 	for _, r := range snap.rows {
 		a := r.Assessment
 		if r.Responsible && !a.Done && !a.Overdue && a.Deadline.Sub(snap.now) <= scheduler.DueSoon {
 			out = append(out, r)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b Row) int { return cmp.Compare(a.DaysLeft, b.DaysLeft) })
+	slices.SortStableFunc(out, func(a, b record.Row) int { return cmp.Compare(a.DaysLeft, b.DaysLeft) })
 	return out
 }
 
@@ -286,9 +177,9 @@ type Filter struct {
 var sortKeys = []string{"id", "area", "goal", "department", "status", "percent", "color", "last", "by", "at", "deadline", "days"}
 
 // Apply returns the rows the filter keeps, in its order.
-func (f Filter) Apply(rows []Row) []Row {
+func (f Filter) Apply(rows []record.Row) []record.Row {
 	q := strings.ToLower(strings.TrimSpace(f.Query))
-	var out []Row
+	var out []record.Row
 	for _, r := range rows {
 		switch {
 		case f.Area != "" && r.Task.Area != f.Area,
@@ -303,7 +194,7 @@ func (f Filter) Apply(rows []Row) []Row {
 		out = append(out, r)
 	}
 	if f.Sort != "" && f.Sort != "id" || f.Desc {
-		slices.SortStableFunc(out, func(a, b Row) int {
+		slices.SortStableFunc(out, func(a, b record.Row) int {
 			c := compareRows(f.Sort, a, b)
 			if f.Desc {
 				c = -c
@@ -314,7 +205,7 @@ func (f Filter) Apply(rows []Row) []Row {
 	return out
 }
 
-func searchText(r Row) string {
+func searchText(r record.Row) string {
 	var b strings.Builder
 	for _, s := range []string{fmt.Sprint("#", r.Task.ID), r.Task.Area, r.Task.Goal, r.Task.Metric, r.Department, r.State.Last.Text, r.State.Last.UserName} {
 		b.WriteString(s)
@@ -331,14 +222,14 @@ var colorRank = map[scheduler.Color]int{scheduler.Red: 0, scheduler.Yellow: 1, s
 
 var statusRank = map[store.Status]int{store.StatusBlocked: 0, store.StatusNotStarted: 1, store.StatusInProgress: 2, store.StatusDone: 3}
 
-func percentOf(r Row) int {
+func percentOf(r record.Row) int {
 	if r.State.Percent == nil {
 		return -1
 	}
 	return *r.State.Percent
 }
 
-func compareRows(key string, a, b Row) int {
+func compareRows(key string, a, b record.Row) int {
 	var c int
 	switch key {
 	case "area":

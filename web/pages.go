@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/duban/duban/i18n"
+	"github.com/duban/duban/record"
 	"github.com/duban/duban/scheduler"
 	"github.com/duban/duban/store"
 )
@@ -16,7 +18,7 @@ import (
 type overviewData struct {
 	Summary     string
 	Chart       any
-	Areas       []areaCount
+	Areas       []i18n.AreaCount
 	Red         int
 	Yellow      int
 	Blue        int
@@ -25,7 +27,7 @@ type overviewData struct {
 	Overdue     []deptCount
 	MaxOverdue  int
 	Silent      []silence
-	DueSoon     []Row
+	DueSoon     []record.Row
 	Unbound     int
 	OverdueFill string
 }
@@ -40,7 +42,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, sess session) 
 	colors := snap.colorCounts()
 	d := overviewData{
 		Summary: wd.TotalTasks(len(snap.plan.Tasks), countResponsible(snap.rows)),
-		Areas:   snap.areas(), Red: colors[scheduler.Red], Yellow: colors[scheduler.Yellow], Blue: colors[scheduler.Blue],
+		Areas:   record.Areas(snap.plan, snap.rows), Red: colors[scheduler.Red], Yellow: colors[scheduler.Yellow], Blue: colors[scheduler.Blue],
 		None: colors[scheduler.None], Overdue: snap.overdueByDepartment(), Silent: snap.silent(), DueSoon: snap.dueSoon(),
 		OverdueFill: fillRed,
 	}
@@ -56,7 +58,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, sess session) 
 	s.render(w, r, http.StatusOK, "overview", page{Title: wd.Overview, Nav: "overview", Session: &sess, Data: d})
 }
 
-func countResponsible(rows []Row) int {
+func countResponsible(rows []record.Row) int {
 	n := 0
 	for _, r := range rows {
 		if r.Responsible {
@@ -103,7 +105,7 @@ type option struct {
 
 type tasksData struct {
 	Filter               Filter
-	Rows                 []Row
+	Rows                 []record.Row
 	Total                int
 	Columns              []column
 	Areas, Depts, Colors []option
@@ -166,7 +168,7 @@ type updateView struct {
 }
 
 type deptHistory struct {
-	Row          Row
+	Row          record.Row
 	Updates      []updateView
 	Heading, URL string // the section's title and where it links, "" for no link
 }
@@ -184,7 +186,7 @@ type reminder struct {
 }
 
 type taskData struct {
-	Row         Row // the task's first row, for its fields
+	Row         record.Row // the task's first row, for its fields
 	Depts       []deptHistory
 	Reminders   []reminder
 	Problems    []store.Problem

@@ -6,6 +6,8 @@ import (
 	"html/template"
 	"strings"
 	"time"
+
+	"github.com/duban/duban/i18n"
 )
 
 // The charts are SVG drawn here, on the server: no script, no external asset, and the CSP
@@ -25,8 +27,10 @@ const (
 
 const svgFont = `font-family="Noto Sans CJK SC, WenQuanYi Zen Hei, Microsoft YaHei, PingFang SC, sans-serif"`
 
+func areaTotal(a i18n.AreaCount) int { return a.Done + a.InProgress + a.Blocked + a.NotStarted }
+
 // areaBars draws one stacked bar per 重点工作: done, in progress, blocked, not started.
-func areaBars(areas []areaCount, w *words) template.HTML {
+func areaBars(areas []i18n.AreaCount, w *words) template.HTML {
 	const labelW, barW, rowH, top = 300, 520, 30, 34
 	height := top + rowH*len(areas) + 10
 	var b strings.Builder
@@ -43,7 +47,7 @@ func areaBars(areas []areaCount, w *words) template.HTML {
 	}
 	max := 1
 	for _, a := range areas {
-		max = maxInt(max, a.Total())
+		max = maxInt(max, areaTotal(a))
 	}
 	for i, a := range areas {
 		y := top + i*rowH
@@ -63,7 +67,7 @@ func areaBars(areas []areaCount, w *words) template.HTML {
 			}
 			x += wd
 		}
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d">%d</text>`, x+6, y+16, a.Total())
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d">%d</text>`, x+6, y+16, areaTotal(a))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())

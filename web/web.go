@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/duban/duban/config"
+	"github.com/duban/duban/record"
 	"github.com/duban/duban/store"
 )
 
@@ -39,9 +40,9 @@ type Data interface {
 	Bindings(ctx context.Context) ([]store.Binding, error)
 }
 
-// WorkbookFunc writes the xlsx workbook of rows (package workbook, being built); the
-// download of the 任务 list calls it with exactly the rows the filter shows.
-type WorkbookFunc func(ctx context.Context, w io.Writer, c *config.Config, rows []Row) error
+// WorkbookFunc writes the xlsx workbook of rows (package workbook); the download of the 任务
+// list calls it with exactly the rows the filter shows.
+type WorkbookFunc func(ctx context.Context, w io.Writer, c *config.Config, rows []record.Row) error
 
 // Options are a Server's parts.
 type Options struct {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/duban/duban/config"
+	"github.com/duban/duban/record"
 	"github.com/duban/duban/store"
 )
 
@@ -266,8 +267,8 @@ func TestWorkbookHook(t *testing.T) {
 	b := stores(t)[0]
 	r := newRig(t, b.open(t), publicURL, "")
 	r.seed()
-	var got []Row
-	r.srv.workbook = func(ctx context.Context, w io.Writer, c *config.Config, rows []Row) error {
+	var got []record.Row
+	r.srv.workbook = func(ctx context.Context, w io.Writer, c *config.Config, rows []record.Row) error {
 		got = rows
 		_, err := io.WriteString(w, "PK-fake")
 		return err

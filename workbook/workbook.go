@@ -8,10 +8,12 @@
 // The sheets go through excelize's stream writer, so a plan of 10,000 tasks with 100,000
 // updates is built without holding every cell as an object.
 //
-// Its input is the rows `duban export` collects (Task, Department), filled by the caller from
-// the store and scheduler.Assess, so that the export, the web view and the digest show the
-// same figures. It imports neither config nor scheduler: the scheduler can attach a workbook
-// to the digest without an import cycle.
+// Its input (Task, Department) is the record's rows as package record collects them from the
+// store and scheduler.Assess (record.Workbook), so that the export, the web view and the
+// digest show the same figures. It imports neither config nor scheduler (nor record, which
+// imports scheduler): the scheduler can attach a workbook to the digest without an import
+// cycle. ReportText is here, not in record, because record imports workbook: the CSV's
+// 最近报送内容 calls it from there.
 package workbook
 
 import (
@@ -235,7 +237,7 @@ func (b *builder) ledger(name string, tasks []Task) error {
 		for _, d := range t.Departments {
 			var at, text any
 			if d.Last != nil {
-				at, text = d.Last.At.In(b.loc).Format("2006-01-02 15:04"), reportText(b.texts, *d.Last)
+				at, text = d.Last.At.In(b.loc).Format("2006-01-02 15:04"), ReportText(b.texts, *d.Last)
 			}
 			r++
 			if err := b.row(sw, r, b.body[d.Color],
@@ -365,9 +367,10 @@ func percent(p *int) any {
 	return *p
 }
 
-// reportText is what an update said with the file sent with it named after the words, as the
-// CSV's 最近报送内容 shows it: "批复已下达 📎 用地指标批复.pdf", "📎 图片" without a caption.
-func reportText(texts *i18n.Texts, u store.Update) string {
+// ReportText is what an update said with the file sent with it named after the words, as
+// 台账 and the CSV's 最近报送内容 show it: "批复已下达 📎 用地指标批复.pdf", "📎 图片" for a
+// photo without a caption.
+func ReportText(texts *i18n.Texts, u store.Update) string {
 	if u.Attachment == nil {
 		return u.Text
 	}
