@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-telegram/bot/models"
 
+	"github.com/duban/duban/sender"
 	"github.com/duban/duban/store"
 	"github.com/duban/duban/web"
 )
@@ -96,6 +97,14 @@ func (b *Bot) webCommand(ctx context.Context, m *models.Message, args string) er
 	}
 	// The link itself never reaches the log: until it is used or expires, it is a way in.
 	b.log.Info("web sign-in link issued", "chat", m.Chat.ID, "department", scope.Department, "by", personName(m))
-	b.reply(ctx, m, t.WebLink(link, scope.Department, int(web.LinkTTL/time.Minute)))
+	// A tappable link with the preview off: to preview a link Telegram fetches it, which
+	// would spend the single-use token before anyone taps it.
+	msg := sender.Message{ChatID: m.Chat.ID, ThreadID: threadOf(m), ReplyTo: m.ID, NoPreview: true,
+		Text: t.WebLink(link, scope.Department, int(web.LinkTTL/time.Minute))}
+	b.answers.enqueue(answer{chat: m.Chat.ID, what: "reply", send: func(ctx context.Context) {
+		if _, err := b.send.Send(ctx, msg); err != nil {
+			b.log.Warn("reply not delivered", "chat", msg.ChatID, "err", err)
+		}
+	}})
 	return nil
 }

@@ -208,6 +208,8 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 	b.SetDigester(sc)
 	d := &Daemon{o: o, log: log, tg: tg, bot: b, scheduler: sc, metrics: m, health: health, me: me, started: c}
 	d.plan.Store(&planPair{cfg: c, plan: o.Plan})
+	// The supervisors' digest: its chart first, its workbook last (scheduler.SetDigestMedia).
+	sc.SetDigestMedia(snd, digestChart{}, digestBook{data: o.Store, plan: d.currentPlan})
 	if d.web = d.newWebView(); d.web != nil {
 		b.SetWeb(d.web)
 	}

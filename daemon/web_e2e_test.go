@@ -79,9 +79,13 @@ func (r *rig) webLink(tb testing.TB, chat telegramtest.Chat, from telegramtest.U
 		for _, m := range r.tg.SentTo(chat.ID)[before:] {
 			if l := webLinkRe.FindString(m.PlainText); l != "" {
 				link = l
-				// As code, not a link: Telegram fetching a preview would spend the token.
-				if !strings.Contains(m.Text, "<code>"+strings.ReplaceAll(l, "&", "&amp;")+"</code>") {
-					tb.Errorf("/web answer: got %q, want the link as <code>", m.Text)
+				// A tappable link, with the preview off: Telegram fetching a preview would
+				// spend the token.
+				if esc := strings.ReplaceAll(l, "&", "&amp;"); !strings.Contains(m.Text, `<a href="`+esc+`">`+esc+"</a>") {
+					tb.Errorf("/web answer: got %q, want the link as <a href>", m.Text)
+				}
+				if !m.LinkPreviewDisabled() {
+					tb.Errorf("/web answer: got link_preview_options %q, want is_disabled true", m.Params["link_preview_options"])
 				}
 				if !strings.Contains(m.PlainText, "10 分钟") || !strings.Contains(m.PlainText, "仅可使用一次") || !strings.Contains(m.PlainText, "切勿转发") {
 					tb.Errorf("/web answer: got %q, want it to say 10 minutes, single use, not to be forwarded", m.PlainText)

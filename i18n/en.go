@@ -262,8 +262,8 @@ func init() {
 		if dept != "" {
 			what = e(dept) + "'s page only"
 		}
-		return fmt.Sprintf("🔗 A sign-in link to the web view (%s):\n<code>%s</code>\n\nValid %d minutes, single use. Copy it into your browser; do not forward it: "+
-			"whoever has it can sign in. The session lasts 12 hours; /web logout ends it at any time.", what, e(link), minutes)
+		return fmt.Sprintf("🔗 A sign-in link to the web view (%s):\n<a href=\"%s\">%s</a>\n\nValid %d minutes, single use. Tap it to sign in; do not forward it: "+
+			"whoever has it can sign in. The session lasts 12 hours; /web logout ends it at any time.", what, e(link), e(link), minutes)
 	}
 	t.WebOff = func() string {
 		return "The web view is off. To turn it on, whoever runs this bot sets <code>web.url</code> in config.yaml (the address people open, such as https://duban.example.gov.cn), " +

@@ -262,8 +262,8 @@ func init() {
 		if dept != "" {
 			what = "仅可查看「" + e(dept) + "」的页面"
 		}
-		return fmt.Sprintf("🔗 网页版台账登录链接（%s）：\n<code>%s</code>\n\n有效期 %d 分钟，仅可使用一次。请复制到浏览器打开；切勿转发，拿到链接的人即可登录。"+
-			"登录后 12 小时内有效，发送 /web logout 可随时退出。", what, e(link), minutes)
+		return fmt.Sprintf("🔗 网页版台账登录链接（%s）：\n<a href=\"%s\">%s</a>\n\n有效期 %d 分钟，仅可使用一次。点击即可打开；切勿转发，拿到链接的人即可登录。"+
+			"登录后 12 小时内有效，发送 /web logout 可随时退出。", what, e(link), e(link), minutes)
 	}
 	t.WebOff = func() string {
 		return "网页版台账未开启。如需开启，请部署本机器人的同事在 config.yaml 中设置 <code>web.url</code>（人们打开的地址，如 https://duban.example.gov.cn），" +

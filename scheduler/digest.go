@@ -201,34 +201,44 @@ func (sc *Scheduler) SendDigests(ctx context.Context, now time.Time) (int, error
 			failed++
 		}
 	}
+	// The supervisors' digest is a chain (chart, text, workbook: see media.go): its text, if
+	// an earlier try left it unfinished, is resumed in the chain, so the workbook still
+	// follows it.
+	supKey := "d|" + week + "|supervisors"
+	sup := ps.cfg.Supervisors.Chat
+	var supPending *store.Sent
 	var work lanes
 	for _, p := range resume {
+		if sup != 0 && p.FirstKey() == supKey {
+			supPending = &p
+			continue
+		}
 		work.add(p.ChatID, func(ctx context.Context) {
 			_, err := sc.resume(ctx, p)
 			done(err, p.Department, false)
 		})
 	}
-	send := func(recipient string, chat int64, tasks []int, text func() string) {
-		key := "d|" + week + "|" + recipient
-		if resumed[key] {
+	// sendText claims a department's digest and sends it.
+	sendText := func(ctx context.Context, key, recipient string, chat int64, tasks []int, text func() string) {
+		ok, err := sc.store.Claim(ctx, key, sc.owner, now, ClaimLease)
+		if err != nil || !ok {
+			if err != nil {
+				done(fmt.Errorf("claim %s: %w", key, err), recipient, true)
+			}
 			return
 		}
-		work.add(chat, func(ctx context.Context) {
-			ok, err := sc.store.Claim(ctx, key, sc.owner, now, ClaimLease)
-			if err != nil || !ok {
-				if err != nil {
-					done(fmt.Errorf("claim %s: %w", key, err), recipient, true)
-				}
-				return
-			}
-			// Indexed with its tasks, so that a reply to a department's digest finds them.
-			rec := store.Sent{Keys: []string{key}, Department: recipient, Tasks: tasks, Stage: "digest", ChatID: chat, At: now}
-			_, err = sc.deliver(ctx, rec, sender.Message{ChatID: chat, Text: text()})
-			done(err, recipient, false)
-		})
+		// Indexed with its tasks, so that a reply to a department's digest finds them.
+		rec := store.Sent{Keys: []string{key}, Department: recipient, Tasks: tasks, Stage: "digest", ChatID: chat, At: now}
+		_, err = sc.deliver(ctx, rec, sender.Message{ChatID: chat, Text: text()})
+		done(err, recipient, false)
 	}
-	if sup := ps.cfg.Supervisors.Chat; sup != 0 {
-		send("supervisors", sup, nil, func() string { return ps.texts.SupervisorDigest(d) })
+	if sup != 0 {
+		work.add(sup, func(ctx context.Context) {
+			went, err := sc.supervisorsDigest(ctx, ps, d, supKey, sup, supPending, now)
+			if (err == nil && went) || (err != nil && !errors.Is(err, errHeld)) { // held: another instance is sending it
+				done(err, "supervisors", false)
+			}
+		})
 	}
 	for _, dept := range ps.cfg.DepartmentNames {
 		if chat := chats[dept]; chat != 0 && len(perDept[dept]) > 0 {
@@ -236,8 +246,14 @@ func (sc *Scheduler) SendDigests(ctx context.Context, now time.Time) (int, error
 			for _, t := range perDept[dept] {
 				tasks = append(tasks, t.ID)
 			}
-			send(dept, chat, tasks, func() string {
-				return ps.texts.DepartmentDigests(i18n.DepartmentDigest{Department: dept, Open: perDept[dept]})
+			key := "d|" + week + "|" + dept
+			if resumed[key] {
+				continue
+			}
+			work.add(chat, func(ctx context.Context) {
+				sendText(ctx, key, dept, chat, tasks, func() string {
+					return ps.texts.DepartmentDigests(i18n.DepartmentDigest{Department: dept, Open: perDept[dept]})
+				})
 			})
 		}
 	}
@@ -249,4 +265,42 @@ func (sc *Scheduler) SendDigests(ctx context.Context, now time.Time) (int, error
 		return sent, fmt.Errorf("%d digests not delivered", failed)
 	}
 	return sent, nil
+}
+
+// supervisorsDigest sends the supervisors' digest: its chart, its text (the rest of it, if
+// pending is an earlier try's unfinished one) and its workbook, in this order, each once;
+// went says whether anything went out now. A failed step stops the chain, so that a retry
+// keeps the order.
+func (sc *Scheduler) supervisorsDigest(ctx context.Context, ps *planState, d i18n.Digest, key string, chat int64, pending *store.Sent, now time.Time) (went bool, err error) {
+	step := func(sent bool, err error) error {
+		went = went || sent
+		return err
+	}
+	if sc.media != nil && sc.chart != nil {
+		if err := step(sc.sendChart(ctx, ps, d, key, chat, now)); err != nil {
+			return went, err
+		}
+	}
+	if pending != nil {
+		if _, err := sc.resume(ctx, *pending); err != nil {
+			return true, err
+		}
+		went = true
+	} else {
+		skip, err := sc.claimPart(ctx, key, now)
+		if err != nil {
+			return went, err
+		}
+		if !skip {
+			rec := store.Sent{Keys: []string{key}, Department: "supervisors", Stage: "digest", ChatID: chat, At: now}
+			if _, err := sc.deliver(ctx, rec, sender.Message{ChatID: chat, Text: ps.texts.SupervisorDigest(d)}); err != nil {
+				return went, err
+			}
+			went = true
+		}
+	}
+	if sc.media != nil && sc.workbook != nil {
+		return went, step(sc.sendWorkbook(ctx, key, chat, now))
+	}
+	return went, nil
 }

@@ -16,6 +16,7 @@
 //	e|<task>|<department>|<period>|unanswered:<t>    the supervisors told it has not answered since t
 //	u|<departments>|<items>                          the supervisors told how many departments have no chat and how many overdue items they hold
 //	d|<week>|<recipient>                             a weekly digest ("2026-W49", "supervisors")
+//	d|<week>|supervisors|chart, |book                the supervisors' digest's chart and workbook
 //	t|<schedule>|<unix>                              a tick that ran, for catch-up after downtime
 //
 // <period> is the deadline's date: a yearly task opens a new period every year.

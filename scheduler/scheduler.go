@@ -74,6 +74,12 @@ type Scheduler struct {
 	// key: the next tick records them before it sends anything, instead of sending again.
 	unrecordedMu sync.Mutex
 	unrecorded   map[string]store.Sent
+
+	// media, chart and workbook, if set, make the supervisors' digest a chart, a text and a
+	// workbook (SetDigestMedia).
+	media    MediaSender
+	chart    Chart
+	workbook Workbook
 }
 
 type planState struct {

@@ -9,10 +9,14 @@
 //	  forbidden (the bot was removed: the binding is broken) or rejected
 //	→ report the message ids Telegram accepted.
 //
+// A photo or a document (SendPhoto, SendDocument: an upload with a caption) is one part that
+// goes through the same pacing, retries and classification.
+//
 // A message counts as sent only when Telegram answered with its message id.
 package sender
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -33,7 +37,15 @@ type Telegram interface {
 	SendMessage(ctx context.Context, params *bot.SendMessageParams) (*models.Message, error)
 }
 
-var _ Telegram = (*bot.Bot)(nil)
+// MediaTelegram is a Telegram that also uploads photos and documents; *bot.Bot is one. A
+// Sender over a Telegram that is not refuses SendPhoto and SendDocument.
+type MediaTelegram interface {
+	Telegram
+	SendPhoto(ctx context.Context, params *bot.SendPhotoParams) (*models.Message, error)
+	SendDocument(ctx context.Context, params *bot.SendDocumentParams) (*models.Message, error)
+}
+
+var _ MediaTelegram = (*bot.Bot)(nil)
 
 // Message is one message to one chat, in HTML parse mode: every piece of user or task text in
 // Text must already be escaped (see EscapeHTML), and no tag may span a line break, because a
@@ -45,7 +57,24 @@ type Message struct {
 	ThreadID int // forum topic, 0 for none
 	// Keyboard is attached to the last part when the text is split.
 	Keyboard *models.InlineKeyboardMarkup
+	// NoPreview turns Telegram's link preview off (link_preview_options.is_disabled): to
+	// build one, Telegram fetches the link, which would spend a single-use sign-in link.
+	NoPreview bool
 }
+
+// Media is one photo or document to one chat, uploaded with its bytes. Caption is in HTML
+// parse mode, escaped like Message.Text, and at most MaxCaption characters once parsed.
+type Media struct {
+	ChatID   int64
+	ThreadID int    // forum topic, 0 for none
+	Name     string // the file name the chat shows (a photo's is not shown)
+	Data     []byte
+	Caption  string
+}
+
+// MaxCaption is Telegram's limit on a photo's or document's caption, in characters after
+// entities are parsed.
+const MaxCaption = 1024
 
 // Limits are Telegram's published sending limits; tests scale them down.
 type Limits struct {
@@ -202,16 +231,22 @@ func (s *Sender) SendFrom(ctx context.Context, m Message, from int, h Hooks) ([]
 		if m.Keyboard != nil && i == len(parts)-1 {
 			params.ReplyMarkup = m.Keyboard
 		}
+		if m.NoPreview {
+			params.LinkPreviewOptions = &models.LinkPreviewOptions{IsDisabled: &disabled}
+		}
 		var before func(context.Context) error
 		if h.Before != nil {
 			before = func(ctx context.Context) error { return h.Before(ctx, i) }
 		}
-		msg, err := s.sendOne(ctx, params, before)
+		msg, moved, err := s.sendOne(ctx, chat, func(ctx context.Context, chat int64) (*models.Message, error) {
+			params.ChatID = chat
+			return s.tg.SendMessage(ctx, params)
+		}, before)
 		if err != nil {
 			err.Sent = ids
 			return ids, err
 		}
-		chat = params.ChatID.(int64) // a migration moves the rest of the parts too
+		chat = moved // a migration moves the rest of the parts too
 		ids = append(ids, msg.ID)
 		if h.Sent != nil {
 			if err := h.Sent(ctx, i, msg.ID); err != nil {
@@ -222,27 +257,71 @@ func (s *Sender) SendFrom(ctx context.Context, m Message, from int, h Hooks) ([]
 	return ids, nil
 }
 
-// sendOne is the retry loop for one part. before, if set, runs just before each attempt.
-func (s *Sender) sendOne(ctx context.Context, p *bot.SendMessageParams, before func(context.Context) error) (*models.Message, *Error) {
+// disabled is link_preview_options.is_disabled's true, for NoPreview.
+var disabled = true
+
+// SendPhoto uploads m as a photo, under the same pacing, retries and classification as a
+// message, and returns its message id. It is one part (0) for h.
+func (s *Sender) SendPhoto(ctx context.Context, m Media, h Hooks) (int, error) {
+	return s.sendMedia(ctx, m, h, func(ctx context.Context, tg MediaTelegram, chat int64) (*models.Message, error) {
+		// A fresh reader for every attempt: the last one consumed its bytes.
+		return tg.SendPhoto(ctx, &bot.SendPhotoParams{ChatID: chat, MessageThreadID: m.ThreadID, Caption: m.Caption, ParseMode: models.ParseModeHTML,
+			Photo: &models.InputFileUpload{Filename: m.Name, Data: bytes.NewReader(m.Data)}})
+	})
+}
+
+// SendDocument uploads m as a document (a file the chat can download), as SendPhoto does.
+func (s *Sender) SendDocument(ctx context.Context, m Media, h Hooks) (int, error) {
+	return s.sendMedia(ctx, m, h, func(ctx context.Context, tg MediaTelegram, chat int64) (*models.Message, error) {
+		return tg.SendDocument(ctx, &bot.SendDocumentParams{ChatID: chat, MessageThreadID: m.ThreadID, Caption: m.Caption, ParseMode: models.ParseModeHTML,
+			Document: &models.InputFileUpload{Filename: m.Name, Data: bytes.NewReader(m.Data)}})
+	})
+}
+
+func (s *Sender) sendMedia(ctx context.Context, m Media, h Hooks, call func(context.Context, MediaTelegram, int64) (*models.Message, error)) (int, error) {
+	tg, ok := s.tg.(MediaTelegram)
+	if !ok {
+		return 0, &Error{ChatID: m.ChatID, Err: errors.New("this Telegram client cannot upload files")}
+	}
+	var before func(context.Context) error
+	if h.Before != nil {
+		before = func(ctx context.Context) error { return h.Before(ctx, 0) }
+	}
+	msg, chat, err := s.sendOne(ctx, m.ChatID, func(ctx context.Context, chat int64) (*models.Message, error) {
+		return call(ctx, tg, chat)
+	}, before)
+	if err != nil {
+		return 0, err
+	}
+	if h.Sent != nil {
+		if err := h.Sent(ctx, 0, msg.ID); err != nil {
+			return msg.ID, &Error{ChatID: chat, Retryable: true, Sent: []int{msg.ID}, Err: err}
+		}
+	}
+	return msg.ID, nil
+}
+
+// sendOne is the retry loop for one part: call sends it to a chat id, which a migration
+// changes; sendOne returns the id it went to. before, if set, runs just before each attempt.
+func (s *Sender) sendOne(ctx context.Context, chat int64, call func(context.Context, int64) (*models.Message, error), before func(context.Context) error) (*models.Message, int64, *Error) {
 	backoff := s.opts.Backoff
 	failures := 0
 	for {
-		chat := p.ChatID.(int64)
 		done, err := s.take(ctx, chat)
 		if err != nil {
-			return nil, &Error{ChatID: chat, Retryable: true, Err: err}
+			return nil, chat, &Error{ChatID: chat, Retryable: true, Err: err}
 		}
 		if before != nil {
 			if err := before(ctx); err != nil {
 				done()
-				return nil, &Error{ChatID: chat, Err: fmt.Errorf("not sent: %w", err)}
+				return nil, chat, &Error{ChatID: chat, Err: fmt.Errorf("not sent: %w", err)}
 			}
 		}
-		msg, err := s.tg.SendMessage(ctx, p)
+		msg, err := call(ctx, chat)
 		done()
 		if err == nil {
 			s.opts.Observe("sent")
-			return msg, nil
+			return msg, chat, nil
 		}
 		var tooMany *bot.TooManyRequestsError
 		var moved *bot.MigrateError
@@ -251,7 +330,7 @@ func (s *Sender) sendOne(ctx context.Context, p *bot.SendMessageParams, before f
 			s.opts.Observe("429")
 			pause := time.Duration(max(tooMany.RetryAfter, 1)) * s.opts.Limits.RetryAfterUnit
 			if pause > s.opts.MaxRetryAfter {
-				return nil, &Error{ChatID: chat, Retryable: true, Err: err}
+				return nil, chat, &Error{ChatID: chat, Retryable: true, Err: err}
 			}
 			s.pause(chat, pause)
 			continue // a 429 is Telegram pacing us, not a failure of the message
@@ -260,29 +339,29 @@ func (s *Sender) sendOne(ctx context.Context, p *bot.SendMessageParams, before f
 			if s.opts.Moved != nil {
 				s.opts.Moved(ctx, chat, newID)
 			}
-			p.ChatID = newID
+			chat = newID
 			continue
 		case errors.Is(err, bot.ErrorForbidden):
 			s.opts.Observe("forbidden")
 			if s.opts.Forbidden != nil {
 				s.opts.Forbidden(ctx, chat, err.Error())
 			}
-			return nil, &Error{ChatID: chat, Err: fmt.Errorf("%w: %v", ErrForbidden, err)}
+			return nil, chat, &Error{ChatID: chat, Err: fmt.Errorf("%w: %v", ErrForbidden, err)}
 		case ctx.Err() != nil:
-			return nil, &Error{ChatID: chat, Retryable: true, Err: ctx.Err()}
+			return nil, chat, &Error{ChatID: chat, Retryable: true, Err: ctx.Err()}
 		case !Retryable(err):
 			s.opts.Observe("failed")
-			return nil, &Error{ChatID: chat, Err: err}
+			return nil, chat, &Error{ChatID: chat, Err: err}
 		}
 		failures++
 		if failures >= s.opts.MaxAttempts {
 			s.opts.Observe("failed")
-			return nil, &Error{ChatID: chat, Retryable: true, Err: fmt.Errorf("gave up after %d attempts: %w", failures, err)}
+			return nil, chat, &Error{ChatID: chat, Retryable: true, Err: fmt.Errorf("gave up after %d attempts: %w", failures, err)}
 		}
 		s.opts.Observe("retry")
 		// Full jitter, so that many chats failing at once do not retry in step.
 		if err := s.opts.sleep(ctx, backoff/2+rand.N(backoff/2+1)); err != nil {
-			return nil, &Error{ChatID: chat, Retryable: true, Err: err}
+			return nil, chat, &Error{ChatID: chat, Retryable: true, Err: err}
 		}
 		backoff = min(backoff*2, s.opts.MaxBackoff)
 	}

@@ -67,8 +67,9 @@ type described struct {
 // params are a request's parameters: query string and body merged, every value
 // a string, nested objects as their JSON text (the way multipart carries them).
 type params struct {
-	values map[string]string
-	files  map[string]bool
+	values  map[string]string
+	files   map[string]bool
+	uploads map[string]upload // the files' names and bytes (media.go)
 }
 
 func (p *params) has(k string) bool { _, ok := p.values[k]; return ok }
@@ -118,7 +119,7 @@ const maxBody = 50 << 20
 // parseParams accepts what the real Bot API accepts: a query string plus an
 // application/json, application/x-www-form-urlencoded or multipart/form-data body.
 func parseParams(r *http.Request) (*params, error) {
-	p := &params{values: map[string]string{}, files: map[string]bool{}}
+	p := &params{values: map[string]string{}, files: map[string]bool{}, uploads: map[string]upload{}}
 	for k, v := range r.URL.Query() {
 		if len(v) > 0 {
 			p.values[k] = v[0]
@@ -149,6 +150,7 @@ func parseParams(r *http.Request) (*params, error) {
 			}
 			if part.FileName() != "" {
 				p.files[part.FormName()] = true
+				p.uploads[part.FormName()] = upload{name: part.FileName(), data: data}
 				continue
 			}
 			p.values[part.FormName()] = string(data)

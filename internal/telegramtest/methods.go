@@ -267,6 +267,9 @@ func (s *Server) sendMessage(_ context.Context, p *params) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
+	if e := checkLinkPreview(p); e != nil { // media.go
+		return nil, e
+	}
 	now := time.Now()
 	if retry, ok := s.limiter.allow(now, cs.chat.ID, isGroupType(cs.chat.Type)); !ok {
 		return nil, tooManyRequests(retry)
