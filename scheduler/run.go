@@ -31,7 +31,10 @@ type job struct {
 // schedule fires again, so a store blip at 09:00 does not cost a day's reminders. When both
 // schedules fire at the same moment (09:00 on a Monday), both run.
 func (sc *Scheduler) Run(ctx context.Context) error {
-	pending, err := sc.missed(ctx, sc.now())
+	// One reading of the clock for the catch-up and the first schedule: with two, a tick
+	// falling between them would be neither missed nor next, and never run.
+	start := sc.now()
+	pending, err := sc.missed(ctx, start)
 	if err != nil {
 		sc.log.Warn("catch-up: could not read the ledger", "err", err)
 	}
@@ -39,9 +42,12 @@ func (sc *Scheduler) Run(ctx context.Context) error {
 	next := map[string]time.Time{}
 	for {
 		if cur := sc.plan.Load(); cur != ps { // first round, or reloaded
+			from := sc.now()
+			if ps == nil {
+				from = start
+			}
 			ps = cur
-			now := sc.now()
-			next["nudge"], next["digest"] = ps.nudge.Next(now), ps.digest.Next(now)
+			next["nudge"], next["digest"] = ps.nudge.Next(from), ps.digest.Next(from)
 		}
 		var wake time.Time
 		consider := func(t time.Time) {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -383,6 +384,53 @@ func TestRunFiresBothSchedulesAtOnce(t *testing.T) {
 		defer m.mu.Unlock()
 		if len(m.nudge) != 1 || len(m.nudge[0].items) != 33 {
 			t.Errorf("nudges: got %d, want one with 33 items after the retry", len(m.nudge))
+		}
+	})
+}
+
+// TestRunStartsAcrossATick: a start whose clock passes a tick between reading the catch-up
+// and the first schedule still runs that tick (issue 9: a start just before 09:00 skipped it).
+func TestRunStartsAcrossATick(t *testing.T) {
+	eachStore(t, func(t *testing.T, s backend) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		c, p := bigPlan(t)
+		c.Schedule.CatchUp = config.Duration(time.Second)
+		if err := s.Bind(ctx, store.Binding{Department: "甲局", ChatID: -1001, BoundAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		m := &fakeMessenger{store: s}
+		monday := at("2026-11-30 09:00")
+		after := shiftedClock(monday.Add(time.Second))
+		var calls atomic.Int32
+		clock := func() time.Time { // the first reading before 09:00, every later one after it
+			if calls.Add(1) == 1 {
+				return monday.Add(-time.Second)
+			}
+			return after()
+		}
+		sc, err := New(s, m, c, p, "a", quiet, clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- sc.Run(ctx) }()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			m.mu.Lock()
+			nudges := len(m.nudge)
+			m.mu.Unlock()
+			if nudges >= 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("got %d nudges, want the 09:00 tick run", nudges)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
 		}
 	})
 }
