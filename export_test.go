@@ -76,27 +76,12 @@ type exportJSON struct {
 // TestExportWhileWriting runs duban export again and again while a writer (standing in for the
 // daemon) keeps recording, on both stores: every export must be whole and consistent.
 func TestExportWhileWriting(t *testing.T) {
-	stores := []struct{ name, url string }{{"sqlite", ""}}
-	if url, ok := redistest.URL(t); ok {
-		stores = append(stores, struct{ name, url string }{"redis", url})
-	}
-	for _, st := range stores {
+	for _, st := range storesUnderTest(t) {
 		t.Run(st.name, func(t *testing.T) {
-			prefix := "duban:"
-			if st.url != "" {
-				prefix = redistest.Prefix(t, st.url)
-			}
-			path := exportConfig(t, st.url, prefix)
-			c, _, err := config.Load(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			path, c := storeConfig(t, st.url)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			writer, err := openStore(ctx, c, false) // the daemon's open: takes the lock on the embedded file
-			if err != nil {
-				t.Fatal(err)
-			}
+			writer := openWriter(t, ctx, c)
 			defer writer.Close()
 			pct := 60
 			first := store.Update{Task: 16, Department: "市教育局", At: time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC), ChatID: -1001,
@@ -211,15 +196,28 @@ func recordAll(tb testing.TB, path string, ups ...store.Update) []store.Update {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ctx := context.Background()
+	return recordFrom(tb, c, 100, ups...)
+}
+
+// openWriter opens the store of c as the daemon does: it takes the lock on the embedded file.
+func openWriter(tb testing.TB, ctx context.Context, c *config.Config) backend {
+	tb.Helper()
 	w, err := openStore(ctx, c, false)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return w
+}
+
+// recordFrom records ups in the store of c, one Telegram update each, numbered from first.
+func recordFrom(tb testing.TB, c *config.Config, first int64, ups ...store.Update) []store.Update {
+	tb.Helper()
+	ctx := context.Background()
+	w := openWriter(tb, ctx, c)
 	defer w.Close()
 	var out []store.Update
 	for i, u := range ups {
-		got, _, err := w.Record(ctx, int64(100+i), []store.Update{u})
+		got, _, err := w.Record(ctx, first+int64(i), []store.Update{u})
 		if err != nil {
 			tb.Fatalf("record %d: %v", i, err)
 		}
@@ -243,6 +241,18 @@ func prefixFor(tb testing.TB, url string) string {
 		return "duban:"
 	}
 	return redistest.Prefix(tb, url)
+}
+
+// storeConfig writes a config.yaml for the store at url (the embedded one when it is empty,
+// Redis under a fresh prefix otherwise), and loads it.
+func storeConfig(tb testing.TB, url string) (string, *config.Config) {
+	tb.Helper()
+	path := exportConfig(tb, url, prefixFor(tb, url))
+	c, _, err := config.Load(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return path, c
 }
 
 func attachedUpdate(task int, text string, a *store.Attachment) store.Update {

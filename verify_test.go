@@ -52,27 +52,12 @@ func TestVerify(t *testing.T) {
 			if !ok {
 				return
 			}
-			prefix := "duban:"
-			if url != "" {
-				prefix = redistest.Prefix(t, url)
+			path, c := storeConfig(t, url)
+			var ups []store.Update
+			for _, text := range []string{"进行中 10%", "进行中 50%", "已完成"} {
+				ups = append(ups, store.Update{Task: 16, Department: "市教育局", At: time.Now(), ChatID: -1001, Text: text, Source: store.SourceReply})
 			}
-			path := exportConfig(t, url, prefix)
-			c, _, err := config.Load(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx := context.Background()
-			w, err := openStore(ctx, c, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i, text := range []string{"进行中 10%", "进行中 50%", "已完成"} {
-				u := store.Update{Task: 16, Department: "市教育局", At: time.Now(), ChatID: -1001, Text: text, Source: store.SourceReply}
-				if _, _, err := w.Record(ctx, int64(i+1), []store.Update{u}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			w.Close()
+			recordFrom(t, c, 1, ups...)
 
 			code, out, errOut := runCLI(t, "verify", "-config", path)
 			if code != exitOK || !strings.Contains(out, "1 tasks, 1 latest states, 3 updates checked, 0 problem(s)") {
@@ -134,32 +119,17 @@ func TestVerifyLatest(t *testing.T) {
 			if !ok {
 				return
 			}
-			prefix := "duban:"
-			if url != "" {
-				prefix = redistest.Prefix(t, url)
-			}
-			path := exportConfig(t, url, prefix)
-			c, _, err := config.Load(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx := context.Background()
-			w, err := openStore(ctx, c, false)
-			if err != nil {
-				t.Fatal(err)
-			}
+			path, c := storeConfig(t, url)
 			pct := 60
-			for i, u := range []store.Update{
+			ups := []store.Update{
 				{Task: 16, Department: "市教育局", Text: "进行中 60%", Status: store.StatusInProgress, Percent: &pct},
 				{Task: 16, Department: "市人社局", Text: "已完成", Status: store.StatusDone},
 				{Task: 16, Department: "市教育局", Text: "遇到困难 资金未到位", Status: store.StatusBlocked},
-			} {
-				u.At, u.ChatID, u.Source = time.Now(), -1001, store.SourceReply
-				if _, _, err := w.Record(ctx, int64(i+1), []store.Update{u}); err != nil {
-					t.Fatal(err)
-				}
 			}
-			w.Close()
+			for i := range ups {
+				ups[i].At, ups[i].ChatID, ups[i].Source = time.Now(), -1001, store.SourceReply
+			}
+			recordFrom(t, c, 1, ups...)
 
 			code, out, errOut := runCLI(t, "verify", "-config", path)
 			if code != exitOK || !strings.HasSuffix(out, ": 1 tasks, 2 latest states, 3 updates checked, 0 problem(s)\n") {
@@ -194,27 +164,12 @@ func TestVerifyMissingStore(t *testing.T) {
 // daemon) keeps recording, on both stores: a reply recorded half-way through a verify must not
 // be taken for a record appended or a state that disagrees.
 func TestVerifyWhileWriting(t *testing.T) {
-	stores := []struct{ name, url string }{{"sqlite", ""}}
-	if url, ok := redistest.URL(t); ok {
-		stores = append(stores, struct{ name, url string }{"redis", url})
-	}
-	for _, st := range stores {
+	for _, st := range storesUnderTest(t) {
 		t.Run(st.name, func(t *testing.T) {
-			prefix := "duban:"
-			if st.url != "" {
-				prefix = redistest.Prefix(t, st.url)
-			}
-			path := exportConfig(t, st.url, prefix)
-			c, _, err := config.Load(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			path, c := storeConfig(t, st.url)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			writer, err := openStore(ctx, c, false) // the daemon's open: takes the lock on the embedded file
-			if err != nil {
-				t.Fatal(err)
-			}
+			writer := openWriter(t, ctx, c)
 			defer writer.Close()
 			record := func(i int64) error {
 				pct := int(i % 100)

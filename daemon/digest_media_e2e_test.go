@@ -20,12 +20,7 @@ import (
 // digest of Monday 2026-12-07.
 func digestRig(t *testing.T, be backend) (*rig, time.Time) {
 	t.Helper()
-	tg := newFakeTelegram(t)
-	tg.AddChat(eduGroup)
-	c, p := testConfig(t, tg)
-	st, _ := be.open(t)
-	bindDirect(t, st, "市教育局", eduGroup)
-	return startRig(t, tg, c, p, st), time.Date(2026, 12, 7, 9, 0, 0, 0, cst)
+	return directRig(t, be, newFakeTelegram(t)), time.Date(2026, 12, 7, 9, 0, 0, 0, cst)
 }
 
 // supervisorsDigest is what the supervisors chat got, in order: its photos and documents,

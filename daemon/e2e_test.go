@@ -74,10 +74,8 @@ func (r *rig) nudge(tb testing.TB, dept string, chat int64, tasks ...int) store.
 func TestDepartmentFlow(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
-			tg := newFakeTelegram(t)
-			c, p := testConfig(t, tg)
-			st, _ := be.open(t)
-			r := startRig(t, tg, c, p, st)
+			r := freshRig(t, be)
+			tg, st := r.tg, r.store
 			ctx := context.Background()
 
 			// Commands are registered in both languages.
@@ -258,14 +256,12 @@ func TestDepartmentFlow(t *testing.T) {
 func TestGroupUpgradeKeepsBinding(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
-			tg := newFakeTelegram(t)
-			c, p := testConfig(t, tg)
-			st, _ := be.open(t)
-			r := startRig(t, tg, c, p, st)
+			r := freshRig(t, be)
+			tg := r.tg
 			r.bindByInvite(t, "市人社局", hrGroup)
 			super := tg.MigrateGroup(hrGroup)
 			eventually(t, "the binding moved", func() bool {
-				b, _ := st.Bindings(context.Background())
+				b, _ := r.store.Bindings(context.Background())
 				return len(b) == 1 && b[0].ChatID == super.ID
 			})
 			r.nudge(t, "市人社局", super.ID, 12)

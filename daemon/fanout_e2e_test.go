@@ -17,10 +17,7 @@ import (
 func TestTickFansOutAcrossChats(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
-			tg := newFakeTelegram(t)
-			faults := newSendFaults(t, tg)
-			c, p := testConfig(t, tg)
-			c.Telegram.APIURL = faults.url
+			tg, faults, c, p := faultedTelegram(t)
 			st, _ := be.open(t)
 			chats := bindAll(t, tg, c, st)
 			faulty := map[int64]bool{}

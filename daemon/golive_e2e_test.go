@@ -34,13 +34,11 @@ func unboundFigures(p *config.Plan, now time.Time) (departments, overdue int) {
 func TestGoLiveNoFlood(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
-			tg := newFakeTelegram(t)
-			c, p := testConfig(t, tg)
-			st, _ := be.open(t)
-			r := startRig(t, tg, c, p, st)
+			r := freshRig(t, be)
+			tg := r.tg
 			ctx := context.Background()
 			now := time.Date(2026, 12, 1, 9, 0, 0, 0, cst)
-			depts, overdue := unboundFigures(p, now)
+			depts, overdue := unboundFigures(r.plan, now)
 
 			rep, err := r.d.Scheduler().Tick(ctx, now)
 			if err != nil {

@@ -90,11 +90,7 @@ func TestFloodFromAnUnboundGroup(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
 			tg := limitedTelegram(t)
-			tg.AddChat(eduGroup)
-			c, p := testConfig(t, tg)
-			st, _ := be.open(t)
-			bindDirect(t, st, "市教育局", eduGroup)
-			r := startRig(t, tg, c, p, st, limitedSending)
+			r := directRig(t, be, tg, limitedSending)
 
 			stranger := telegramtest.GroupChat(-3001, "随便建的群")
 			someone := telegramtest.NewUser(3001, "路人")
@@ -145,11 +141,7 @@ func TestHundredRepliesFromOneChat(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
 			tg := limitedTelegram(t)
-			tg.AddChat(eduGroup)
-			c, p := testConfig(t, tg)
-			st, _ := be.open(t)
-			bindDirect(t, st, "市教育局", eduGroup)
-			r := startRig(t, tg, c, p, st, limitedSending)
+			r := directRig(t, be, tg, limitedSending)
 
 			const n = 100
 			for i := range n {
@@ -357,11 +349,7 @@ func TestReplyToAnAcknowledgementAtOnce(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
 			tg := newFakeTelegram(t)
-			tg.AddChat(eduGroup)
-			c, p := testConfig(t, tg)
-			st, _ := be.open(t)
-			bindDirect(t, st, "市教育局", eduGroup)
-			r := startRig(t, tg, c, p, slowIndex{st})
+			r := directRig(t, be, tg, withStore(func(st daemon.Store) daemon.Store { return slowIndex{st} }))
 			const rounds = 5
 			for i := range rounds {
 				before := len(tg.SentTo(eduGroup.ID))

@@ -171,6 +171,7 @@ func startRig(tb testing.TB, tg *telegramtest.Server, c *config.Config, p *confi
 	for _, tweak := range tweaks {
 		tweak(&opts)
 	}
+	r.store = opts.Store
 	d, err := daemon.New(ctx, opts)
 	if err != nil {
 		cancel()
@@ -275,12 +276,54 @@ func newFakeTelegram(tb testing.TB, opts ...telegramtest.Option) *telegramtest.S
 // group bound by invite: where most tests of a department's chat begin.
 func boundRig(tb testing.TB, be backend) *rig {
 	tb.Helper()
+	r := freshRig(tb, be)
+	r.bindByInvite(tb, "市教育局", eduGroup)
+	return r
+}
+
+// freshRig starts a daemon against the fake Bot API on a fresh store of be, nothing bound.
+func freshRig(tb testing.TB, be backend) *rig {
+	tb.Helper()
 	tg := newFakeTelegram(tb)
 	c, p := testConfig(tb, tg)
 	st, _ := be.open(tb)
-	r := startRig(tb, tg, c, p, st)
-	r.bindByInvite(tb, "市教育局", eduGroup)
-	return r
+	return startRig(tb, tg, c, p, st)
+}
+
+// directRig starts a daemon against tg on a fresh store of be, with 市教育局's group known to
+// tg and bound in the store before the start, as /bind would have done.
+func directRig(tb testing.TB, be backend, tg *telegramtest.Server, tweaks ...func(*daemon.Options)) *rig {
+	tb.Helper()
+	tg.AddChat(eduGroup)
+	c, p := testConfig(tb, tg)
+	st, _ := be.open(tb)
+	bindDirect(tb, st, "市教育局", eduGroup)
+	return startRig(tb, tg, c, p, st, tweaks...)
+}
+
+// nudgedOnce checks that the nudges to 市教育局's group name each of its 33 tasks once; what
+// prefixes the complaints.
+func nudgedOnce(tb testing.TB, tg *telegramtest.Server, what string) {
+	tb.Helper()
+	seen := map[string]int{}
+	for _, m := range tg.SentTo(eduGroup.ID) {
+		for _, id := range taskRe.FindAllStringSubmatch(m.PlainText, -1) {
+			seen[id[1]]++
+		}
+	}
+	if len(seen) != 33 {
+		tb.Errorf("%sgot %d distinct tasks nudged, want 33", what, len(seen))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			tb.Errorf("%stask #%s nudged %d times, want once", what, id, n)
+		}
+	}
+}
+
+// withStore puts wrap(store) between the daemon and its store.
+func withStore(wrap func(daemon.Store) daemon.Store) func(*daemon.Options) {
+	return func(o *daemon.Options) { o.Store = wrap(o.Store) }
 }
 
 // bindByInvite binds a department's group as an admin does: /invite in a private chat, then

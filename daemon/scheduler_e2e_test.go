@@ -33,11 +33,7 @@ func TestNudgeReplyDoneNoMoreNudges(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
 			tg := newFakeTelegram(t)
-			tg.AddChat(eduGroup)
-			c, p := testConfig(t, tg)
-			st, _ := be.open(t)
-			bindDirect(t, st, "市教育局", eduGroup)
-			r := startRig(t, tg, c, p, st)
+			r := directRig(t, be, tg)
 			ctx := context.Background()
 
 			now := time.Date(2026, 12, 1, 9, 0, 0, 0, cst)
@@ -176,20 +172,7 @@ func TestOneLeaderAndTakeover(t *testing.T) {
 		// Each reminder goes out once, whichever instance claimed it. (They may split the
 		// items between two messages here; in service the tick itself is claimed too, so one
 		// instance runs it.)
-		seen := map[string]int{}
-		for _, m := range tg.SentTo(eduGroup.ID) {
-			for _, id := range taskRe.FindAllStringSubmatch(m.PlainText, -1) {
-				seen[id[1]]++
-			}
-		}
-		if len(seen) != 33 {
-			t.Errorf("two instances ticking: got %d distinct tasks nudged, want 33", len(seen))
-		}
-		for id, n := range seen {
-			if n != 1 {
-				t.Errorf("two instances ticking: task #%s nudged %d times, want once", id, n)
-			}
-		}
+		nudgedOnce(t, tg, "two instances ticking: ")
 
 		// The leader dies; its lease lapses after a second and b takes over.
 		if err := leader.stop(); err != nil {

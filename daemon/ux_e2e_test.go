@@ -112,10 +112,8 @@ var anonymousAdmin = telegramtest.User{ID: 1087968824, IsBot: true, FirstName: "
 func TestAdminOnlySaysHowToBecomeOne(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
-			tg := newFakeTelegram(t)
-			c, p := testConfig(t, tg)
-			st, _ := be.open(t)
-			r := startRig(t, tg, c, p, st)
+			r := freshRig(t, be)
+			tg := r.tg
 			tg.Send(telegramtest.PrivateChat(clerk), clerk, "/invite 市人社局")
 			got := r.waitText(t, clerk.ID, "只有管理员可以使用这个命令")
 			if !strings.Contains(got.PlainText, "telegram.admins") || !strings.Contains(got.PlainText, itoa(clerk.ID)) {
@@ -147,10 +145,8 @@ func TestAdminOnlySaysHowToBecomeOne(t *testing.T) {
 func TestWhoAmIPrivateOrGroup(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
-			tg := newFakeTelegram(t)
-			c, p := testConfig(t, tg)
-			st, _ := be.open(t)
-			r := startRig(t, tg, c, p, st)
+			r := freshRig(t, be)
+			tg := r.tg
 			tg.Send(telegramtest.PrivateChat(clerk), clerk, "/whoami")
 			private := r.waitText(t, clerk.ID, "您的 ID："+itoa(clerk.ID))
 			if strings.Contains(private.PlainText, "本群") {
@@ -171,12 +167,9 @@ func TestWhoAmIPrivateOrGroup(t *testing.T) {
 func TestSnoozeCapped(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
-			tg := newFakeTelegram(t)
-			c, p := testConfig(t, tg)
-			st, _ := be.open(t)
-			r := startRig(t, tg, c, p, st)
+			r := boundRig(t, be)
+			tg, st := r.tg, r.store
 			ctx := context.Background()
-			r.bindByInvite(t, "市教育局", eduGroup)
 
 			tg.Send(eduGroup, clerk, "/snooze 16 120d")
 			r.waitText(t, eduGroup.ID, "最长 90 天")

@@ -328,6 +328,20 @@ func ValidateCode(code, department string, expires time.Time) error {
 	return nil
 }
 
+// ValidateWeb checks the arguments of CreateWebToken and CreateWebSession: key, the token or
+// the session id, is named what in the error.
+func ValidateWeb(what, key, scope string, expires time.Time) error {
+	switch {
+	case key == "":
+		return invalid(what, "must not be empty")
+	case scope == "":
+		return invalid("scope", "must not be empty")
+	case expires.IsZero():
+		return invalid("expires", "must be set")
+	}
+	return nil
+}
+
 // ValidateSnooze checks the arguments of Snooze.
 func ValidateSnooze(task int, department string) error {
 	switch {

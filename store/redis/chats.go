@@ -243,22 +243,32 @@ func (s *Store) CreateCode(ctx context.Context, code, department string, expires
 // unknown, already used or expired at now yields store.ErrCodeInvalid; of
 // two concurrent redeems of one code exactly one succeeds (GETDEL is atomic).
 func (s *Store) RedeemCode(ctx context.Context, code string, now time.Time) (string, error) {
-	body, err := s.client.GetDel(ctx, s.codeKey(code)).Result()
-	if errors.Is(err, goredis.Nil) {
-		return "", fmt.Errorf("redeem code: %w", store.ErrCodeInvalid)
-	}
-	if err != nil {
-		return "", fmt.Errorf("redeem code: %w", err)
-	}
 	var rec codeRecord
-	if err := json.Unmarshal([]byte(body), &rec); err != nil {
+	if err := s.redeemOnce(ctx, s.codeKey(code), now, &rec, &rec.Expires); err != nil {
 		return "", fmt.Errorf("redeem code: %w", err)
-	}
-	// An expired code is gone now too: it can never become valid again.
-	if store.Expired(rec.Expires, now) {
-		return "", fmt.Errorf("redeem code: %w", store.ErrCodeInvalid)
 	}
 	return rec.Department, nil
+}
+
+// redeemOnce uses up the JSON record at key (GETDEL: of two concurrent redeems exactly one
+// gets it), decoding it into rec, whose expiry lands in *expires; store.ErrCodeInvalid if it
+// is unknown, used or expired at now. An expired record is gone now too: it can never become
+// valid again.
+func (s *Store) redeemOnce(ctx context.Context, key string, now time.Time, rec any, expires *time.Time) error {
+	body, err := s.client.GetDel(ctx, key).Result()
+	if errors.Is(err, goredis.Nil) {
+		return store.ErrCodeInvalid
+	}
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal([]byte(body), rec); err != nil {
+		return err
+	}
+	if store.Expired(*expires, now) {
+		return store.ErrCodeInvalid
+	}
+	return nil
 }
 
 // Snooze silences reminders of task for department until until; the zero

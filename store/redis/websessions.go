@@ -35,22 +35,10 @@ type webRecord struct {
 	Expires time.Time `json:"expires"`
 }
 
-func validateWeb(what, key, scope string, expires time.Time) error {
-	switch {
-	case key == "":
-		return fmt.Errorf("%s: must not be empty: %w", what, store.ErrInvalid)
-	case scope == "":
-		return fmt.Errorf("scope: must not be empty: %w", store.ErrInvalid)
-	case expires.IsZero():
-		return fmt.Errorf("expires: must be set: %w", store.ErrInvalid)
-	}
-	return nil
-}
-
 // CreateWebToken stores a single-use sign-in token for scope, asked for by user, valid until
 // expires; store.ErrExists if the token is already in use.
 func (s *Store) CreateWebToken(ctx context.Context, token, scope string, user int64, expires time.Time) error {
-	if err := validateWeb("token", token, scope, expires); err != nil {
+	if err := store.ValidateWeb("token", token, scope, expires); err != nil {
 		return fmt.Errorf("create web token: %w", err)
 	}
 	body, err := json.Marshal(webRecord{Scope: scope, User: user, Expires: store.NormalizeTime(expires)})
@@ -70,19 +58,9 @@ func (s *Store) CreateWebToken(ctx context.Context, token, scope string, user in
 // RedeemWebToken uses up token (GETDEL: of two concurrent redeems exactly one gets it) and
 // returns its scope and user; store.ErrCodeInvalid if it is unknown, used or expired at now.
 func (s *Store) RedeemWebToken(ctx context.Context, token string, now time.Time) (string, int64, error) {
-	body, err := s.client.GetDel(ctx, s.webTokenKey(token)).Result()
-	if errors.Is(err, goredis.Nil) {
-		return "", 0, fmt.Errorf("redeem web token: %w", store.ErrCodeInvalid)
-	}
-	if err != nil {
-		return "", 0, fmt.Errorf("redeem web token: %w", err)
-	}
 	var rec webRecord
-	if err := json.Unmarshal([]byte(body), &rec); err != nil {
+	if err := s.redeemOnce(ctx, s.webTokenKey(token), now, &rec, &rec.Expires); err != nil {
 		return "", 0, fmt.Errorf("redeem web token: %w", err)
-	}
-	if store.Expired(rec.Expires, now) {
-		return "", 0, fmt.Errorf("redeem web token: %w", store.ErrCodeInvalid)
 	}
 	return rec.Scope, rec.User, nil
 }
@@ -90,7 +68,7 @@ func (s *Store) RedeemWebToken(ctx context.Context, token string, now time.Time)
 // CreateWebSession stores session id for scope and user until expires; store.ErrExists if
 // the id is taken.
 func (s *Store) CreateWebSession(ctx context.Context, id, scope string, user int64, expires time.Time) error {
-	if err := validateWeb("id", id, scope, expires); err != nil {
+	if err := store.ValidateWeb("id", id, scope, expires); err != nil {
 		return fmt.Errorf("create web session: %w", err)
 	}
 	body, err := json.Marshal(webRecord{Scope: scope, User: user, Expires: store.NormalizeTime(expires)})

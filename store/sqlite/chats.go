@@ -142,15 +142,9 @@ func (s *Store) CreateCode(ctx context.Context, code, department string, expires
 		return fmt.Errorf("create code: %w", err)
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO codes (namespace, code, department, expires) VALUES (?, ?, ?, ?)
+		return insertNew(ctx, tx, `INSERT INTO codes (namespace, code, department, expires) VALUES (?, ?, ?, ?)
 				ON CONFLICT (namespace, code) DO NOTHING`,
 			s.namespace, code, department, store.FormatTime(expires))
-		if err := affectedOne(res, err); errors.Is(err, store.ErrNotFound) {
-			return store.ErrExists
-		} else if err != nil {
-			return err
-		}
-		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("create code: %w", err)
@@ -163,29 +157,7 @@ func (s *Store) CreateCode(ctx context.Context, code, department string, expires
 // two concurrent redeems of one code, exactly one succeeds.
 func (s *Store) RedeemCode(ctx context.Context, code string, now time.Time) (string, error) {
 	var department string
-	expired := false
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		var expires string
-		err := tx.QueryRowContext(ctx, `SELECT department, expires FROM codes WHERE namespace = ? AND code = ?`,
-			s.namespace, code).Scan(&department, &expires)
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.ErrCodeInvalid
-		}
-		if err != nil {
-			return err
-		}
-		until, err := store.ParseTime(expires)
-		if err != nil {
-			return err
-		}
-		// An expired code is deleted too: it can never become valid again.
-		expired = store.Expired(until, now)
-		_, err = tx.ExecContext(ctx, `DELETE FROM codes WHERE namespace = ? AND code = ?`, s.namespace, code)
-		return err
-	})
-	if err == nil && expired {
-		err = store.ErrCodeInvalid
-	}
+	err := s.redeemOnce(ctx, "codes", "code", code, now, `department`, &department)
 	if err != nil {
 		return "", fmt.Errorf("redeem code: %w", err)
 	}

@@ -39,41 +39,14 @@ func init() {
 	)
 }
 
-func validateWeb(what, key, scope string, expires time.Time) error {
-	switch {
-	case key == "":
-		return fmt.Errorf("%s: must not be empty: %w", what, store.ErrInvalid)
-	case scope == "":
-		return fmt.Errorf("scope: must not be empty: %w", store.ErrInvalid)
-	case expires.IsZero():
-		return fmt.Errorf("expires: must be set: %w", store.ErrInvalid)
-	}
-	return nil
-}
-
 // CreateWebToken stores a single-use sign-in token for scope, asked for by user, valid until
 // expires; store.ErrExists if the token is already in use. Expired tokens are pruned here,
 // judged by expires' clock, so the table stays small without a sweeper.
 func (s *Store) CreateWebToken(ctx context.Context, token, scope string, user int64, expires time.Time) error {
-	if err := validateWeb("token", token, scope, expires); err != nil {
+	if err := store.ValidateWeb("token", token, scope, expires); err != nil {
 		return fmt.Errorf("create web token: %w", err)
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		// Stored times are RFC 3339 in UTC with nanoseconds: not comparable as text, so
-		// pruning reads them back.
-		if err := pruneExpired(ctx, tx, "web_tokens", "token", s.namespace, expires.Add(-24*time.Hour)); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO web_tokens (namespace, token, scope, user_id, expires) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (namespace, token) DO NOTHING`,
-			s.namespace, token, scope, user, store.FormatTime(expires))
-		if err := affectedOne(res, err); errors.Is(err, store.ErrNotFound) {
-			return store.ErrExists
-		} else if err != nil {
-			return err
-		}
-		return nil
-	})
+	err := s.createWeb(ctx, "web_tokens", "token", token, scope, user, expires, 24*time.Hour)
 	if err != nil {
 		return fmt.Errorf("create web token: %w", err)
 	}
@@ -84,28 +57,7 @@ func (s *Store) CreateWebToken(ctx context.Context, token, scope string, user in
 // already used or expired at now yields store.ErrCodeInvalid; of two concurrent redeems of
 // one token, exactly one succeeds.
 func (s *Store) RedeemWebToken(ctx context.Context, token string, now time.Time) (scope string, user int64, err error) {
-	expired := false
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		var expires string
-		err := tx.QueryRowContext(ctx, `SELECT scope, user_id, expires FROM web_tokens WHERE namespace = ? AND token = ?`,
-			s.namespace, token).Scan(&scope, &user, &expires)
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.ErrCodeInvalid
-		}
-		if err != nil {
-			return err
-		}
-		until, err := store.ParseTime(expires)
-		if err != nil {
-			return err
-		}
-		expired = store.Expired(until, now)
-		_, err = tx.ExecContext(ctx, `DELETE FROM web_tokens WHERE namespace = ? AND token = ?`, s.namespace, token)
-		return err
-	})
-	if err == nil && expired {
-		err = store.ErrCodeInvalid
-	}
+	err = s.redeemOnce(ctx, "web_tokens", "token", token, now, `scope, user_id`, &scope, &user)
 	if err != nil {
 		return "", 0, fmt.Errorf("redeem web token: %w", err)
 	}
@@ -115,23 +67,10 @@ func (s *Store) RedeemWebToken(ctx context.Context, token string, now time.Time)
 // CreateWebSession stores session id for scope and user until expires; store.ErrExists if
 // the id is taken.
 func (s *Store) CreateWebSession(ctx context.Context, id, scope string, user int64, expires time.Time) error {
-	if err := validateWeb("id", id, scope, expires); err != nil {
+	if err := store.ValidateWeb("id", id, scope, expires); err != nil {
 		return fmt.Errorf("create web session: %w", err)
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		if err := pruneExpired(ctx, tx, "web_sessions", "id", s.namespace, expires.Add(-48*time.Hour)); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO web_sessions (namespace, id, scope, user_id, expires) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (namespace, id) DO NOTHING`,
-			s.namespace, id, scope, user, store.FormatTime(expires))
-		if err := affectedOne(res, err); errors.Is(err, store.ErrNotFound) {
-			return store.ErrExists
-		} else if err != nil {
-			return err
-		}
-		return nil
-	})
+	err := s.createWeb(ctx, "web_sessions", "id", id, scope, user, expires, 48*time.Hour)
 	if err != nil {
 		return fmt.Errorf("create web session: %w", err)
 	}
@@ -186,6 +125,63 @@ func (s *Store) RevokeWebSessions(ctx context.Context, user int64) (int, error) 
 		return 0, fmt.Errorf("revoke web sessions of %d: %w", user, err)
 	}
 	return int(n), nil
+}
+
+// createWeb stores key in table (web_tokens by token, web_sessions by id) for scope and user
+// until expires; store.ErrExists if key is taken. The rows that expired keep before expires
+// are pruned first.
+func (s *Store) createWeb(ctx context.Context, table, keyCol, key, scope string, user int64, expires time.Time, keep time.Duration) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		// Stored times are RFC 3339 in UTC with nanoseconds: not comparable as text, so
+		// pruning reads them back.
+		if err := pruneExpired(ctx, tx, table, keyCol, s.namespace, expires.Add(-keep)); err != nil {
+			return err
+		}
+		return insertNew(ctx, tx, `INSERT INTO `+table+` (namespace, `+keyCol+`, scope, user_id, expires) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (namespace, `+keyCol+`) DO NOTHING`,
+			s.namespace, key, scope, user, store.FormatTime(expires))
+	})
+}
+
+// insertNew runs an INSERT … ON CONFLICT DO NOTHING; store.ErrExists if it inserted nothing.
+func insertNew(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err := affectedOne(res, err); errors.Is(err, store.ErrNotFound) {
+		return store.ErrExists
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// redeemOnce uses up the single-use row of table whose keyCol is key, scanning cols into
+// dest. A row that is unknown, already used or expired at now yields store.ErrCodeInvalid;
+// of two concurrent redeems of one row, exactly one succeeds.
+func (s *Store) redeemOnce(ctx context.Context, table, keyCol, key string, now time.Time, cols string, dest ...any) error {
+	expired := false
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var expires string
+		err := tx.QueryRowContext(ctx, `SELECT `+cols+`, expires FROM `+table+` WHERE namespace = ? AND `+keyCol+` = ?`,
+			s.namespace, key).Scan(append(dest, &expires)...)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrCodeInvalid
+		}
+		if err != nil {
+			return err
+		}
+		until, err := store.ParseTime(expires)
+		if err != nil {
+			return err
+		}
+		// An expired row is deleted too: it can never become valid again.
+		expired = store.Expired(until, now)
+		_, err = tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE namespace = ? AND `+keyCol+` = ?`, s.namespace, key)
+		return err
+	})
+	if err == nil && expired {
+		err = store.ErrCodeInvalid
+	}
+	return err
 }
 
 // pruneExpired deletes the rows of table whose expiry is before cutoff. The tables hold a
