@@ -2,6 +2,7 @@ package report
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -524,11 +525,7 @@ func negated(before string) bool {
 // for every marker (要, 能, 将, will), anywhere before it in the clause for the longer ones
 // (预计, 力争, 确保, expected) unless 已 directly precedes the word.
 func hasFutureMarker(gov, before string, past bool) bool {
-	g := stripTrailing(gov, neutral)
-	if g2, ok := trimDates(g); ok {
-		g = stripTrailing(g2, neutral)
-	}
-	if futureWords.endsIn(strings.TrimRight(g, " ")) {
+	if g, _ := trimTimes(gov); futureWords.endsIn(g) {
 		return true
 	}
 	return !past && aheadWords.contains(before)
@@ -604,17 +601,7 @@ func subjectOf(gov string) (string, bool) {
 		}
 	}
 	// Fillers first: "目前" ends in 前, which is also a date's word.
-	s := strings.TrimSpace(fillerRe.ReplaceAllString(gov, ""))
-	dated := false
-	for {
-		t, d := trimDateSuffix(stripTrailing(s, neutral))
-		t = strings.TrimSpace(t)
-		dated = dated || d
-		if t == s {
-			break
-		}
-		s = t
-	}
+	s, dated := trimTimes(strings.TrimSpace(fillerRe.ReplaceAllString(gov, "")))
 	s = cleanPhrase(s)
 	s = strings.TrimSpace(fillerRe.ReplaceAllString(s, ""))
 	if d := dateRe.ReplaceAllString(s, ""); d != s {
@@ -622,11 +609,7 @@ func subjectOf(gov string) (string, bool) {
 			dated = true
 		}
 	}
-	s = strings.Trim(s, " :,")
-	for _, t := range []string{"#"} {
-		s = strings.TrimPrefix(s, t)
-	}
-	return s, dated
+	return strings.TrimPrefix(strings.Trim(s, " :,"), "#"), dated
 }
 
 func subjectKind(subject, taskText string) objKind {
@@ -640,7 +623,7 @@ func subjectKind(subject, taskText string) objKind {
 	if isASCII(subject) {
 		fields := strings.Fields(subject)
 		last := fields[len(fields)-1]
-		if hasExact(last, wholeWords) || hasExact(last, []string{"has", "have", "been", "is", "was", "are", "were", "fully", "all", "now", "already", "successfully"}) {
+		if slices.Contains(wholeWords, last) || slices.Contains([]string{"has", "have", "been", "is", "was", "are", "were", "fully", "all", "now", "already", "successfully"}, last) {
 			return kindWhole
 		}
 	}
@@ -675,7 +658,7 @@ func wholeOrStep(s, taskText string) objKind {
 	}
 	if isASCII(rest) {
 		f := strings.Fields(rest)
-		if len(f) > 0 && hasExact(f[0], wholeWords) {
+		if len(f) > 0 && slices.Contains(wholeWords, f[0]) {
 			return kindWhole
 		}
 	}
@@ -736,15 +719,19 @@ func trimDateSuffix(s string) (string, bool) {
 	return s[:best], true
 }
 
-// trimDates strips every date or time expression ending s ("于10月底前").
-func trimDates(s string) (string, bool) {
+// trimTimes strips the dates, times and neutral adverbs ending s, one at a time so that
+// "提前" keeps its 前 from the dates ("已提前一个月", "于10月底前"), and reports whether a date
+// was there.
+func trimTimes(s string) (string, bool) {
 	dated := false
 	for {
-		g, ok := trimDateSuffix(s)
-		if !ok || g == s {
+		t, d := trimDateSuffix(stripTrailing(s, neutral))
+		t = strings.TrimSpace(t)
+		dated = dated || d
+		if t == s {
 			return s, dated
 		}
-		dated, s = true, strings.TrimRight(g, " ")
+		s = t
 	}
 }
 
@@ -789,15 +776,6 @@ func longWords(list []string, english ...string) []string {
 func hasPrefixAny(s string, list []string) bool {
 	for _, w := range list {
 		if strings.HasPrefix(s, w) {
-			return true
-		}
-	}
-	return false
-}
-
-func hasExact(s string, list []string) bool {
-	for _, w := range list {
-		if s == w {
 			return true
 		}
 	}
@@ -854,7 +832,7 @@ func (r reading) status(percent *int) (store.Status, Doubt) {
 		return store.StatusInProgress, DoubtNone
 	case r.done && (r.notDone || r.inProgress || r.notStarted || r.pending):
 		return "", DoubtMixed
-	case r.done && containsDoubt(r.doubts, DoubtMostly):
+	case r.done && slices.Contains(r.doubts, DoubtMostly):
 		return "", DoubtMostly
 	case r.done:
 		return store.StatusDone, DoubtNone
@@ -864,13 +842,4 @@ func (r reading) status(percent *int) (store.Status, Doubt) {
 		return "", r.doubts[0]
 	}
 	return "", DoubtNone
-}
-
-func containsDoubt(ds []Doubt, d Doubt) bool {
-	for _, x := range ds {
-		if x == d {
-			return true
-		}
-	}
-	return false
 }
