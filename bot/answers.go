@@ -64,8 +64,9 @@ func newAnswerQueue(log *slog.Logger, drop func(string), perChat, total int) *an
 		chats: map[int64][]answer{}, current: map[int64]*answering{}}
 }
 
-// enqueue queues a; it never blocks. A full queue, or one shut down, drops a with a log line.
-func (q *answerQueue) enqueue(a answer) {
+// enqueue queues a; it never blocks. A full queue, or one shut down, drops a with a log line
+// (and enqueue reports false).
+func (q *answerQueue) enqueue(a answer) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	pending, running := q.chats[a.chat]
@@ -73,11 +74,11 @@ func (q *answerQueue) enqueue(a answer) {
 	case q.closed:
 		q.log.Warn("answer not sent: shutting down", "chat", a.chat, "answer", a.what)
 		q.drop("shutdown")
-		return
+		return false
 	case len(pending) >= q.perChat || q.waiting >= q.total:
 		q.log.Warn("answer dropped: too many waiting for this chat", "chat", a.chat, "answer", a.what, "waiting", len(pending))
 		q.drop("queue_full")
-		return
+		return false
 	}
 	q.chats[a.chat] = append(pending, a)
 	q.waiting++
@@ -85,6 +86,7 @@ func (q *answerQueue) enqueue(a answer) {
 		q.wg.Add(1)
 		go q.run(a.chat)
 	}
+	return true
 }
 
 // run sends a chat's answers until none is left, or the shutdown grace has ended.

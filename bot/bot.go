@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -56,6 +57,11 @@ type Store interface {
 	Snooze(ctx context.Context, task int, department string, until time.Time) error
 	Snoozes(ctx context.Context) (map[string]time.Time, error)
 	Ledger(ctx context.Context) (map[string]time.Time, error)
+	// The outbox of acknowledgements (outbox.go): written before the update is confirmed,
+	// deleted once sent, sent again by the next leader.
+	PutAnswer(ctx context.Context, a store.Answer) error
+	DoneAnswer(ctx context.Context, chatID, update int64) error
+	Answers(ctx context.Context) ([]store.Answer, error)
 }
 
 // Telegram is what the bot calls besides sending messages.
@@ -125,6 +131,9 @@ type Bot struct {
 	dropped  func(string)
 	answers  *answerQueue
 	refused  *refusals
+
+	outboxMu sync.Mutex
+	outboxed map[outboxKey]bool // outbox entries queued in this process and not yet over
 }
 
 // planState is the config and plan in force; SetPlan swaps both at once on a reload.

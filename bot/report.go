@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"time"
 
@@ -134,7 +135,7 @@ func (b *Bot) report(ctx context.Context, updateID int64, m *models.Message, tex
 	}
 	// A redelivered update was recorded the first time; it is acknowledged again, from what
 	// was stored, because the first acknowledgement may never have gone out.
-	b.acknowledge(ctx, m, dept, recorded, doubts)
+	b.acknowledge(ctx, updateID, m, dept, recorded, doubts)
 	return nil
 }
 
@@ -220,7 +221,7 @@ func (b *Bot) correctedUpdate(ctx context.Context, task int, m *models.Message) 
 // acknowledge queues the reply "已记录 #12 进行中 60%" with each task's goal and metric, and
 // indexes it once sent, so that a reply to it adds to the same task. A task whose reading was
 // uncertain gets the question and a row of buttons to settle it (see ask.go).
-func (b *Bot) acknowledge(ctx context.Context, m *models.Message, dept string, recorded []store.Update, doubts map[int]report.Doubt) {
+func (b *Bot) acknowledge(ctx context.Context, updateID int64, m *models.Message, dept string, recorded []store.Update, doubts map[int]report.Doubt) {
 	st := b.state()
 	t := st.texts
 	lines := make([]string, 0, len(recorded))
@@ -241,10 +242,17 @@ func (b *Bot) acknowledge(ctx context.Context, m *models.Message, dept string, r
 		tasks = append(tasks, u.Task)
 	}
 	text := t.RecordedAll(lines, slices.ContainsFunc(recorded, func(u store.Update) bool { return u.Status == store.StatusDone }))
-	// The index is written once Telegram has given the acknowledgement its id.
-	b.replyWith(ctx, m, text, b.askKeyboard(m.Chat.ID, asked), func(ctx context.Context, ids []int) {
-		b.index(ctx, m.Chat.ID, dept, tasks, ids, stageAck)
-	})
+	// The acknowledgement goes to the outbox before the update can be confirmed, so that a
+	// daemon killed before it is sent leaves it to the next leader (outbox.go); the index is
+	// written once Telegram has given it its id.
+	a := store.Answer{ChatID: m.Chat.ID, Update: updateID, ThreadID: threadOf(m), ReplyTo: m.ID, Text: text,
+		Department: dept, Tasks: tasks, Stage: stageAck, At: b.now()}
+	if kb := b.askKeyboard(m.Chat.ID, asked); kb != nil {
+		if j, err := json.Marshal(kb); err == nil {
+			a.Keyboard = string(j)
+		}
+	}
+	b.answerDurably(ctx, a)
 }
 
 // index remembers which tasks a bot message is about; losing it only means a reply to that

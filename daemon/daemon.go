@@ -418,6 +418,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		// daemon exits with the error rather than staying up deaf.
 		ctx, stop := context.WithCancel(ctx)
 		defer stop()
+		// Acknowledgements a dead daemon left in the outbox go out first, before any update
+		// is taken (a redelivered one is not queued twice).
+		d.bot.ResendAnswers(ctx)
 		var inner sync.WaitGroup
 		var pollErr error
 		if c.Telegram.Mode != "webhook" {

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -228,4 +229,37 @@ func ParseTime(s string) (time.Time, error) {
 // cannot keep, so that a stored time compares equal to what was given.
 func NormalizeTime(t time.Time) time.Time {
 	return t.UTC().Round(0)
+}
+
+// Answer is an acknowledgement in the outbox: written before the update it answers is
+// confirmed to Telegram, deleted once it is sent and its message index written, so that an
+// acknowledgement queued when the daemon died is sent by the next leader. It is keyed by
+// (ChatID, Update); a redelivered update overwrites its entry.
+type Answer struct {
+	ChatID   int64  `json:"chat_id"`
+	Update   int64  `json:"update"` // the Telegram update id it answers
+	ThreadID int    `json:"thread_id,omitempty"`
+	ReplyTo  int    `json:"reply_to,omitempty"`
+	Text     string `json:"text"`
+	Keyboard string `json:"keyboard,omitempty"` // the inline keyboard as JSON; "" for none
+	// What the message index needs once it is sent.
+	Department string    `json:"department"`
+	Tasks      []int     `json:"tasks,omitempty"`
+	Stage      string    `json:"stage"`
+	At         time.Time `json:"at"` // when it was written
+}
+
+// SortAnswers orders answers as they were written (then by chat and update), so that a
+// chat's are sent again in their order.
+func SortAnswers(as []Answer) {
+	sort.Slice(as, func(i, j int) bool {
+		a, b := as[i], as[j]
+		if !a.At.Equal(b.At) {
+			return a.At.Before(b.At)
+		}
+		if a.ChatID != b.ChatID {
+			return a.ChatID < b.ChatID
+		}
+		return a.Update < b.Update
+	})
 }

@@ -65,6 +65,10 @@
 //	                                 itself is judged against the caller's now).
 //	{P}:snoozes             hash     "<task>|<department>" → until (RFC 3339).
 //	{P}:offset              string   the Telegram offset (decimal).
+//	{P}:outbox              hash     "<chat_id>:<update_id>" → store.Answer as
+//	                                 JSON: an acknowledgement not yet sent (written
+//	                                 before its update is confirmed, removed once
+//	                                 it is sent and indexed).
 //	{P}:lease:<name>        string   the token of the daemon holding the lease
 //	                                 (leader election among daemons sharing one
 //	                                 Redis); PX expiry of the lease's ttl, so it

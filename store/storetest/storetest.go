@@ -42,6 +42,10 @@ type Backend interface {
 	Snooze(ctx context.Context, task int, department string, until time.Time) error
 	Snoozes(ctx context.Context) (map[string]time.Time, error)
 
+	PutAnswer(ctx context.Context, a store.Answer) error
+	DoneAnswer(ctx context.Context, chatID, update int64) error
+	Answers(ctx context.Context) ([]store.Answer, error)
+
 	Offset(ctx context.Context) (int64, error)
 	SetOffset(ctx context.Context, next int64) error
 	ResetOffset(ctx context.Context, next int64) error
@@ -133,6 +137,7 @@ func Run(t *testing.T, open Opener, opts ...Option) {
 		{"VerifyTampered", testVerifyTampered},
 		{"VerifyLatest", testVerifyLatest},
 		{"WebSessions", testWebSessions},
+		{"Outbox", testOutbox},
 		{"Outage", testOutage},
 	}
 	for _, c := range cases {

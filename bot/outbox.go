@@ -1,0 +1,115 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/go-telegram/bot/models"
+
+	"github.com/duban/duban/sender"
+	"github.com/duban/duban/store"
+)
+
+// OutboxMaxAge is how old an acknowledgement left in the outbox may be and still be sent by
+// the next leader: a day later, a reply to the department's message makes little sense.
+const OutboxMaxAge = 24 * time.Hour
+
+// outboxDoneWait bounds the index and outbox writes after a send, which run even once the
+// shutdown grace has cancelled the sends: Telegram has the message by then.
+const outboxDoneWait = 5 * time.Second
+
+type outboxKey struct{ chat, update int64 }
+
+// answerDurably writes an acknowledgement to the outbox, then queues it. The outbox entry is
+// written before the handler returns, so before the poller can confirm the update: a daemon
+// killed with the answer still queued leaves it to the next leader (ResendAnswers). A failed
+// write is logged and the answer queued anyway: the record is what must never be lost.
+func (b *Bot) answerDurably(ctx context.Context, a store.Answer) {
+	if err := b.store.PutAnswer(ctx, a); err != nil {
+		b.log.Warn("acknowledgement not written to the outbox; it is sent, but lost if the daemon dies first",
+			"chat", a.ChatID, "update", a.Update, "err", err)
+	}
+	b.queueAnswer(a)
+}
+
+// queueAnswer queues an outbox entry's message. An entry already queued in this process (a
+// redelivered update, or a resend racing its handler) is not queued twice. Once the message
+// is sent and its index written, the entry is deleted; if the send is cut short by the
+// shutdown, or the queue drops it, the entry stays for the next leader.
+func (b *Bot) queueAnswer(a store.Answer) {
+	k := outboxKey{a.ChatID, a.Update}
+	b.outboxMu.Lock()
+	if b.outboxed == nil {
+		b.outboxed = map[outboxKey]bool{}
+	}
+	if b.outboxed[k] {
+		b.outboxMu.Unlock()
+		return
+	}
+	b.outboxed[k] = true
+	b.outboxMu.Unlock()
+	over := func() {
+		b.outboxMu.Lock()
+		delete(b.outboxed, k)
+		b.outboxMu.Unlock()
+	}
+	msg := sender.Message{ChatID: a.ChatID, ThreadID: a.ThreadID, Text: a.Text, ReplyTo: a.ReplyTo}
+	if a.Keyboard != "" {
+		var kb models.InlineKeyboardMarkup
+		if err := json.Unmarshal([]byte(a.Keyboard), &kb); err != nil {
+			b.log.Warn("outbox: keyboard unreadable; sent without it", "chat", a.ChatID, "update", a.Update, "err", err)
+		} else {
+			msg.Keyboard = &kb
+		}
+	}
+	queued := b.answers.enqueue(answer{chat: a.ChatID, what: "reply", indexed: true, send: func(ctx context.Context) {
+		defer over()
+		ids, err := b.send.Send(ctx, msg)
+		if err != nil {
+			b.log.Warn("reply not delivered", "chat", msg.ChatID, "err", err)
+		}
+		if len(ids) == 0 && ctx.Err() != nil {
+			return // cut short by the shutdown: the next leader sends it
+		}
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), outboxDoneWait)
+		defer cancel()
+		b.index(wctx, a.ChatID, a.Department, a.Tasks, ids, a.Stage)
+		// Sent, or given up on after the sender's retries: either way it is over.
+		if err := b.store.DoneAnswer(wctx, a.ChatID, a.Update); err != nil {
+			b.log.Warn("outbox entry not deleted; it may be sent again by the next leader",
+				"chat", a.ChatID, "update", a.Update, "err", err)
+		}
+	}})
+	if !queued {
+		over()
+	}
+}
+
+// ResendAnswers queues every acknowledgement left in the outbox — by a daemon killed before
+// it sent them — oldest first. One older than OutboxMaxAge is deleted with a log line
+// instead. The leader calls it as it starts, before it takes updates.
+func (b *Bot) ResendAnswers(ctx context.Context) {
+	left, err := b.store.Answers(ctx)
+	if err != nil {
+		b.log.Warn("outbox not read; acknowledgements left by a previous run wait for the next start", "err", err)
+		return
+	}
+	now := b.now()
+	resent := 0
+	for _, a := range left {
+		if now.Sub(a.At) > OutboxMaxAge {
+			b.log.Warn("outbox: acknowledgement too old to send; deleted",
+				"chat", a.ChatID, "update", a.Update, "written", a.At, "department", a.Department)
+			if err := b.store.DoneAnswer(ctx, a.ChatID, a.Update); err != nil {
+				b.log.Warn("outbox entry not deleted", "chat", a.ChatID, "update", a.Update, "err", err)
+			}
+			continue
+		}
+		b.queueAnswer(a)
+		resent++
+	}
+	if resent > 0 {
+		b.log.Info("outbox: acknowledgements left by a previous run queued", "answers", resent)
+	}
+}

@@ -1,0 +1,114 @@
+package daemon_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/duban/duban/daemon"
+	"github.com/duban/duban/internal/telegramtest"
+)
+
+// acksTo counts the acknowledgements in reply to each of msgs in chat.
+func acksTo(tg *telegramtest.Server, chat int64, msgs []int) map[int]int {
+	n := map[int]int{}
+	for _, m := range tg.SentTo(chat) {
+		if slices.Contains(msgs, m.ReplyToMessageID) && strings.Contains(m.PlainText, "已记录 #16") {
+			n[m.ReplyToMessageID]++
+		}
+	}
+	return n
+}
+
+// TestAcknowledgementsSurviveAHardStop: reports are recorded and confirmed to Telegram while
+// their acknowledgements cannot go out (Telegram asks the bot to wait 100 s); the daemon is
+// then stopped hard, with no grace for its answers, as a kill would. The next daemon on the
+// same store acknowledges each of those reports, once, from the outbox, with its message
+// index, and leaves the outbox empty.
+func TestAcknowledgementsSurviveAHardStop(t *testing.T) {
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			ctx := context.Background()
+			tg := newFakeTelegram(t)
+			tg.AddChat(eduGroup)
+			c, p := testConfig(t, tg)
+			real, reopen := be.open(t)
+			bindDirect(t, real, "市教育局", eduGroup)
+			hard := func(o *daemon.Options) { o.AnswerGrace = time.Nanosecond }
+			// The first acknowledgement is refused with a 100 s wait (100000 × 1 ms), which
+			// the sender sits out holding the chat: nothing reaches the group.
+			tg.FailNext("sendMessage", 1, http.StatusTooManyRequests, "", 100_000)
+			r := startRig(t, tg, c, p, real, hard)
+
+			const n = 5
+			var msgs []int
+			for i := range n {
+				msgs = append(msgs, tg.Send(eduGroup, clerk, fmt.Sprintf("/report 16 进行中 记录%03d", i)).ID)
+			}
+			eventually(t, "the reports recorded", func() bool { return len(r.updates(t, 16)) == n })
+			tg.WaitFor(t, 10*time.Second, "the reports confirmed to Telegram", func() bool { return tg.Pending() == 0 })
+			if got := acksTo(tg, eduGroup.ID, msgs); len(got) != 0 {
+				t.Fatalf("acknowledgements sent before the stop: %v, want none (the test holds them)", got)
+			}
+			if err := r.stop(); err != nil {
+				t.Fatalf("stop: %v", err)
+			}
+			be.closer(real)
+
+			st := reopen(t)
+			r2 := startRig(t, tg, c, p, st)
+			tg.WaitFor(t, 10*time.Second, "every report acknowledged after the restart", func() bool {
+				return len(acksTo(tg, eduGroup.ID, msgs)) == n
+			})
+			eventually(t, "the outbox empty", func() bool {
+				left, err := st.Answers(ctx)
+				return err == nil && len(left) == 0
+			})
+			time.Sleep(100 * time.Millisecond) // room for a duplicate to show
+			for i, id := range msgs {
+				if got := acksTo(tg, eduGroup.ID, msgs)[id]; got != 1 {
+					t.Errorf("report %d (message %d): acknowledged %d times, want once", i, id, got)
+				}
+			}
+			// The resent acknowledgements are indexed: a reply to one finds task 16.
+			for _, m := range tg.SentTo(eduGroup.ID) {
+				if !slices.Contains(msgs, m.ReplyToMessageID) {
+					continue
+				}
+				ref, found, err := st.MessageRef(ctx, eduGroup.ID, m.MessageID)
+				if err != nil || !found || !slices.Equal(ref.Tasks, []int{16}) {
+					t.Errorf("index of the acknowledgement %d: got %+v, %v, %v; want task 16", m.MessageID, ref, found, err)
+				}
+			}
+			if got := len(r2.updates(t, 16)); got != n {
+				t.Errorf("task 16 after the restart: %d updates, want %d", got, n)
+			}
+		})
+	}
+}
+
+// TestOutboxEmptyAfterANormalRun: acknowledgements sent as usual leave nothing in the outbox.
+func TestOutboxEmptyAfterANormalRun(t *testing.T) {
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			tg := newFakeTelegram(t)
+			r := directRig(t, be, tg)
+			const n = 3
+			var msgs []int
+			for i := range n {
+				msgs = append(msgs, tg.Send(eduGroup, clerk, fmt.Sprintf("/report 16 进行中 记录%03d", i)).ID)
+			}
+			tg.WaitFor(t, 10*time.Second, "every report acknowledged", func() bool {
+				return len(acksTo(tg, eduGroup.ID, msgs)) == n
+			})
+			eventually(t, "the outbox empty", func() bool {
+				left, err := r.store.Answers(context.Background())
+				return err == nil && len(left) == 0
+			})
+		})
+	}
+}
