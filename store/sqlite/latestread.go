@@ -31,14 +31,7 @@ func (s *Store) StoredLatest(ctx context.Context, _ []string) (map[string][]stor
 		if st.StatusAt, err = parseOptionalTime(statusAt); err != nil {
 			return nil, fmt.Errorf("stored latest: task %d, %s: status_at: %w", st.Task, st.Department, err)
 		}
-		if percent.Valid {
-			p := int(percent.Int64)
-			st.Percent = &p
-		}
-		if value.Valid {
-			v := value.Float64
-			st.Value = &v
-		}
+		st.Percent, st.Value = intFrom(percent), floatFrom(value)
 		st.Last.Task, st.Last.Department = st.Task, st.Department
 		out = append(out, store.StoredState{Task: st.Task, Department: st.Department, State: st})
 	}

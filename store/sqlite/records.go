@@ -79,14 +79,7 @@ func scanUpdate(row scanner, leading ...any) (store.Update, error) {
 	if u.At, err = store.ParseTime(at); err != nil {
 		return store.Update{}, fmt.Errorf("update %s: at: %w", u.ID, err)
 	}
-	if percent.Valid {
-		p := int(percent.Int64)
-		u.Percent = &p
-	}
-	if value.Valid {
-		v := value.Float64
-		u.Value = &v
-	}
+	u.Percent, u.Value = intFrom(percent), floatFrom(value)
 	if kind.Valid {
 		a.Kind = kind.String
 		u.Attachment = &a
@@ -106,6 +99,22 @@ func nullFloat(p *float64) any {
 		return nil
 	}
 	return *p
+}
+
+// intFrom and floatFrom read back what nullInt and nullFloat wrote: NULL is nil.
+func intFrom(n sql.NullInt64) *int {
+	if !n.Valid {
+		return nil
+	}
+	p := int(n.Int64)
+	return &p
+}
+
+func floatFrom(n sql.NullFloat64) *float64 {
+	if !n.Valid {
+		return nil
+	}
+	return &n.Float64
 }
 
 // Record appends ups atomically (all or none) and updates the latest state
@@ -193,14 +202,7 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, prepared []store.Updat
 		if st.StatusAt, err = parseOptionalTime(statusAt); err != nil {
 			return nil, fmt.Errorf("read state of task %d, %s: status_at: %w", k.Task, k.Department, err)
 		}
-		if percent.Valid {
-			p := int(percent.Int64)
-			st.Percent = &p
-		}
-		if value.Valid {
-			v := value.Float64
-			st.Value = &v
-		}
+		st.Percent, st.Value = intFrom(percent), floatFrom(value)
 		states[k] = st
 	}
 	appended, err := store.Append(prepared, heads, states)
@@ -383,14 +385,7 @@ func (s *Store) queryStates(ctx context.Context, query string, args ...any) ([]s
 			return nil, fmt.Errorf("status_at: %w", err)
 		}
 		st.Task, st.Department, st.Last = last.Task, last.Department, last
-		if percent.Valid {
-			p := int(percent.Int64)
-			st.Percent = &p
-		}
-		if value.Valid {
-			v := value.Float64
-			st.Value = &v
-		}
+		st.Percent, st.Value = intFrom(percent), floatFrom(value)
 		states = append(states, st)
 	}
 	return states, rows.Err()
