@@ -138,9 +138,7 @@ func (b *Bot) onAsk(ctx context.Context, updateID int64, cq *models.CallbackQuer
 	}
 	answer(t.ButtonRecorded(choice.status))
 	b.markAsked(ctx, m, noteID, choice.code)
-	b.replyWith(ctx, m, t.AskCorrected(taskID, choice.status), nil, func(ctx context.Context, ids []int) {
-		b.index(ctx, m.Chat.ID, binding.Department, []int{taskID}, ids, stageAck)
-	})
+	b.acknowledgePress(ctx, updateID, m, binding.Department, taskID, t.AskCorrected(taskID, choice.status))
 	return nil
 }
 

@@ -415,23 +415,15 @@ func (b *Bot) isSupervisorsChat(chatID int64) bool {
 	return c != 0 && c == chatID
 }
 
-// reply queues text in answer to a message. A failed acknowledgement is logged, not
-// returned: what it acknowledges is already stored, and the sender has retried.
-func (b *Bot) reply(ctx context.Context, m *models.Message, text string) {
-	b.replyWith(ctx, m, text, nil, nil)
-}
-
-// replyWith is reply with buttons under the message (nil for none); sent, if not nil, is
-// called with the ids of the parts Telegram took, once the send is over (none: it failed).
-func (b *Bot) replyWith(_ context.Context, m *models.Message, text string, keyboard *models.InlineKeyboardMarkup, sent func(ctx context.Context, ids []int)) {
-	msg := sender.Message{ChatID: m.Chat.ID, ThreadID: threadOf(m), Text: text, ReplyTo: m.ID, Keyboard: keyboard}
-	b.answers.enqueue(answer{chat: m.Chat.ID, what: "reply", indexed: sent != nil, send: func(ctx context.Context) {
-		ids, err := b.send.Send(ctx, msg)
-		if err != nil {
+// reply queues text in answer to a message, in memory only: what goes through here (help,
+// refusals, usage) answers an update that recorded nothing, so a daemon killed before it is
+// sent loses only the explanation, never a record, and nobody is told 已记录 who was not.
+// Acknowledgements of what was recorded go through the outbox instead (outbox.go).
+func (b *Bot) reply(_ context.Context, m *models.Message, text string) {
+	msg := sender.Message{ChatID: m.Chat.ID, ThreadID: threadOf(m), Text: text, ReplyTo: m.ID}
+	b.answers.enqueue(answer{chat: m.Chat.ID, what: "reply", send: func(ctx context.Context) {
+		if _, err := b.send.Send(ctx, msg); err != nil {
 			b.log.Warn("reply not delivered", "chat", msg.ChatID, "err", err)
-		}
-		if sent != nil {
-			sent(ctx, ids)
 		}
 	}})
 }

@@ -146,9 +146,7 @@ func (b *Bot) onButton(ctx context.Context, updateID int64, cq *models.CallbackQ
 		_, err := b.tg.EditMessageReplyMarkup(ctx, &tgbot.EditMessageReplyMarkupParams{ChatID: m.Chat.ID, MessageID: m.ID, ReplyMarkup: marked})
 		return err
 	})
-	b.replyWith(ctx, m, t.ButtonInviteDetails(taskID, recorded[0].Status), nil, func(ctx context.Context, ids []int) {
-		b.index(ctx, m.Chat.ID, binding.Department, []int{taskID}, ids, stageAck)
-	})
+	b.acknowledgePress(ctx, updateID, m, binding.Department, taskID, t.ButtonInviteDetails(taskID, recorded[0].Status))
 	return nil
 }
 

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/go-telegram/bot/models"
@@ -14,6 +15,12 @@ import (
 // OutboxMaxAge is how old an acknowledgement left in the outbox may be and still be sent by
 // the next leader: a day later, a reply to the department's message makes little sense.
 const OutboxMaxAge = 24 * time.Hour
+
+// OutboxRetry is how often the leader sends again the acknowledgements still in the outbox,
+// and how old one must be to be sent again: one whose send gave up (Telegram down for longer
+// than the sender's retries) waits at most this long after the outage, and one another
+// process is still sending (a webhook follower) is left alone that long.
+const OutboxRetry = time.Minute
 
 // outboxDoneWait bounds the index and outbox writes after a send, which run even once the
 // shutdown grace has cancelled the sends: Telegram has the message by then.
@@ -31,6 +38,13 @@ func (b *Bot) answerDurably(ctx context.Context, a store.Answer) {
 			"chat", a.ChatID, "update", a.Update, "err", err)
 	}
 	b.queueAnswer(a)
+}
+
+// acknowledgePress acknowledges in the chat a button press that recorded a status on task, in
+// reply to the message that carried the button, through the outbox like a report's.
+func (b *Bot) acknowledgePress(ctx context.Context, updateID int64, m *models.Message, dept string, task int, text string) {
+	b.answerDurably(ctx, store.Answer{ChatID: m.Chat.ID, Update: updateID, ThreadID: threadOf(m), ReplyTo: m.ID,
+		Text: text, Department: dept, Tasks: []int{task}, Stage: stageAck, At: b.now()})
 }
 
 // queueAnswer queues an outbox entry's message. An entry already queued in this process (a
@@ -66,16 +80,24 @@ func (b *Bot) queueAnswer(a store.Answer) {
 	queued := b.answers.enqueue(answer{chat: a.ChatID, what: "reply", indexed: true, send: func(ctx context.Context) {
 		defer over()
 		ids, err := b.send.Send(ctx, msg)
-		if err != nil {
-			b.log.Warn("reply not delivered", "chat", msg.ChatID, "err", err)
-		}
 		if len(ids) == 0 && ctx.Err() != nil {
 			return // cut short by the shutdown: the next leader sends it
+		}
+		var se *sender.Error
+		if len(ids) == 0 && errors.As(err, &se) && se.Retryable {
+			// Telegram was down for longer than the sender's retries: the entry stays, and
+			// RetryAnswers sends it again once Telegram answers.
+			b.log.Warn("acknowledgement not delivered yet; kept in the outbox to be sent again",
+				"chat", a.ChatID, "update", a.Update, "err", err)
+			return
+		}
+		if err != nil {
+			b.log.Warn("reply not delivered", "chat", msg.ChatID, "err", err)
 		}
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), outboxDoneWait)
 		defer cancel()
 		b.index(wctx, a.ChatID, a.Department, a.Tasks, ids, a.Stage)
-		// Sent, or given up on after the sender's retries: either way it is over.
+		// Sent, or refused for good (a 400, the bot removed): either way it is over.
 		if err := b.store.DoneAnswer(wctx, a.ChatID, a.Update); err != nil {
 			b.log.Warn("outbox entry not deleted; it may be sent again by the next leader",
 				"chat", a.ChatID, "update", a.Update, "err", err)
@@ -89,7 +111,29 @@ func (b *Bot) queueAnswer(a store.Answer) {
 // ResendAnswers queues every acknowledgement left in the outbox — by a daemon killed before
 // it sent them — oldest first. One older than OutboxMaxAge is deleted with a log line
 // instead. The leader calls it as it starts, before it takes updates.
-func (b *Bot) ResendAnswers(ctx context.Context) {
+func (b *Bot) ResendAnswers(ctx context.Context) { b.resendAnswers(ctx, 0) }
+
+// RetryAnswers sends again, every `every` (zero: OutboxRetry) until ctx ends, the
+// acknowledgements that stayed in the outbox at least that long: those whose send gave up
+// while Telegram was down. The leader runs it while it leads.
+func (b *Bot) RetryAnswers(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		every = OutboxRetry
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			b.resendAnswers(ctx, every)
+		}
+	}
+}
+
+// resendAnswers queues the outbox entries written at least minAge ago.
+func (b *Bot) resendAnswers(ctx context.Context, minAge time.Duration) {
 	left, err := b.store.Answers(ctx)
 	if err != nil {
 		b.log.Warn("outbox not read; acknowledgements left by a previous run wait for the next start", "err", err)
@@ -98,6 +142,9 @@ func (b *Bot) ResendAnswers(ctx context.Context) {
 	now := b.now()
 	resent := 0
 	for _, a := range left {
+		if now.Sub(a.At) < minAge {
+			continue
+		}
 		if now.Sub(a.At) > OutboxMaxAge {
 			b.log.Warn("outbox: acknowledgement too old to send; deleted",
 				"chat", a.ChatID, "update", a.Update, "written", a.At, "department", a.Department)
@@ -109,7 +156,10 @@ func (b *Bot) ResendAnswers(ctx context.Context) {
 		b.queueAnswer(a)
 		resent++
 	}
-	if resent > 0 {
+	switch {
+	case resent > 0 && minAge == 0:
 		b.log.Info("outbox: acknowledgements left by a previous run queued", "answers", resent)
+	case resent > 0:
+		b.log.Info("outbox: acknowledgements not yet delivered queued again", "answers", resent)
 	}
 }

@@ -60,6 +60,9 @@ type Options struct {
 	RetryAfterUnit time.Duration // zero: 1 s
 	// Leader lease timings, for a store several daemons share; zero: scheduler.Lease*.
 	LeaseTTL, LeaseRenew, LeaseRetry time.Duration
+	// OutboxRetry is how often acknowledgements still in the outbox are sent again; zero:
+	// bot.OutboxRetry.
+	OutboxRetry time.Duration
 	// Instance names this daemon in the ledger and the lease; zero: Identity's, else host, pid
 	// and a random part.
 	Instance string
@@ -422,6 +425,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 		// is taken (a redelivered one is not queued twice).
 		d.bot.ResendAnswers(ctx)
 		var inner sync.WaitGroup
+		inner.Add(1)
+		go func() {
+			defer inner.Done()
+			d.bot.RetryAnswers(ctx, o.OutboxRetry)
+		}()
 		var pollErr error
 		if c.Telegram.Mode != "webhook" {
 			inner.Add(1)

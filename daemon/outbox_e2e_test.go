@@ -112,3 +112,84 @@ func TestOutboxEmptyAfterANormalRun(t *testing.T) {
 		})
 	}
 }
+
+// TestAcknowledgementGivenUpIsSentLater (issue 9, fault suite 2, long mode): Telegram fails
+// every attempt the sender makes at an acknowledgement (an outage longer than its retries).
+// The entry stays in the outbox and the leader sends it again once Telegram answers: the
+// department is told, once, and the outbox ends empty.
+func TestAcknowledgementGivenUpIsSentLater(t *testing.T) {
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			tg := newFakeTelegram(t)
+			// More failures than the sender's 5 attempts: it gives up on the first send.
+			tg.FailNext("sendMessage", 7, http.StatusBadGateway, "", 0)
+			r := directRig(t, be, tg, func(o *daemon.Options) {
+				o.SendBackoff = time.Millisecond
+				o.OutboxRetry = 200 * time.Millisecond
+			})
+			msg := tg.Send(eduGroup, clerk, "/report 16 进行中 停电后补报").ID
+			eventually(t, "the report recorded", func() bool { return len(r.updates(t, 16)) == 1 })
+			tg.WaitFor(t, 10*time.Second, "the report acknowledged after the outage", func() bool {
+				return acksTo(tg, eduGroup.ID, []int{msg})[msg] > 0
+			})
+			eventually(t, "the outbox empty", func() bool {
+				left, err := r.store.Answers(context.Background())
+				return err == nil && len(left) == 0
+			})
+			time.Sleep(500 * time.Millisecond) // two more sweeps: room for a duplicate to show
+			if got := acksTo(tg, eduGroup.ID, []int{msg})[msg]; got != 1 {
+				t.Errorf("acknowledged %d times, want once", got)
+			}
+		})
+	}
+}
+
+// TestButtonAcknowledgementSurvivesAHardStop: a press on 已完成 is recorded and confirmed
+// while its chat acknowledgement cannot go out, and the daemon is stopped hard; the next
+// daemon sends that acknowledgement once, from the outbox.
+func TestButtonAcknowledgementSurvivesAHardStop(t *testing.T) {
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			tg := newFakeTelegram(t)
+			tg.AddChat(eduGroup)
+			c, p := testConfig(t, tg)
+			real, reopen := be.open(t)
+			bindDirect(t, real, "市教育局", eduGroup)
+			r := startRig(t, tg, c, p, real, func(o *daemon.Options) { o.AnswerGrace = time.Nanosecond })
+			sent := r.nudge(t, "市教育局", eduGroup.ID, 16)
+			var doneData string
+			for _, m := range tg.SentTo(eduGroup.ID) {
+				if m.MessageID == sent.MessageIDs[0] && m.ReplyMarkup != nil {
+					for _, b := range m.ReplyMarkup.InlineKeyboard[0] {
+						if b.Text == "已完成" {
+							doneData = b.CallbackData
+						}
+					}
+				}
+			}
+			if doneData == "" {
+				t.Fatal("the nudge has no 已完成 button")
+			}
+			const ack = "已记录 #16 已完成。请回复本消息补充具体进展"
+			tg.FailNext("sendMessage", 1, http.StatusTooManyRequests, "", 100_000)
+			tg.Press(eduGroup, clerk, sent.MessageIDs[0], doneData)
+			eventually(t, "the press recorded", func() bool { return len(r.updates(t, 16)) == 1 })
+			tg.WaitFor(t, 10*time.Second, "the press confirmed to Telegram", func() bool { return tg.Pending() == 0 })
+			if err := r.stop(); err != nil {
+				t.Fatalf("stop: %v", err)
+			}
+			be.closer(real)
+			if got := r.countText(eduGroup.ID, ack); got != 0 {
+				t.Fatalf("acknowledged before the stop %d times, want 0 (the test holds it)", got)
+			}
+
+			st := reopen(t)
+			r2 := startRig(t, tg, c, p, st)
+			r2.waitText(t, eduGroup.ID, ack)
+			time.Sleep(100 * time.Millisecond) // room for a duplicate to show
+			if got := r2.countText(eduGroup.ID, ack); got != 1 {
+				t.Errorf("acknowledged %d times after the restart, want once", got)
+			}
+		})
+	}
+}

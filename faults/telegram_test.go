@@ -3,6 +3,8 @@ package faults_test
 import (
 	"bufio"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -142,6 +144,10 @@ func TestAmbiguousSends(t *testing.T) {
 	}
 	if perChat > drops {
 		t.Errorf("%d duplicates for %d answers dropped, want at most one each", perChat, drops)
+	}
+	ambiguous := `duban_telegram_sends_total{outcome="ambiguous"} ` + strconv.Itoa(drops)
+	if !slices.Contains(sends, ambiguous) {
+		t.Errorf("/metrics: got %q, want the line %q", sends, ambiguous)
 	}
 	figure(t, "%d answers dropped (ambiguous sends): %d duplicates in all (%d of them reminders; %d reminders to %d departments), %d acknowledgements for %d reports, %d lost; /metrics: %s",
 		drops, perChat, n.duplicates, n.messages, n.departments, acks, rc.sent, rc.lost, strings.Join(sends, ", "))

@@ -29,7 +29,7 @@ func New() *Metrics {
 		registry: prometheus.NewRegistry(),
 		sends: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "duban_telegram_sends_total",
-			Help: "Outcomes of sendMessage calls: sent (accepted by Telegram), retry (5xx or network error, tried again), 429 (rate limited, waited), forbidden (bot removed), failed (given up).",
+			Help: "Outcomes of sendMessage calls: sent (accepted by Telegram), retry (5xx or a refused connection, tried again), ambiguous (the request went out and its answer was lost, so the retry may deliver a duplicate), 429 (rate limited, waited), forbidden (bot removed), failed (given up).",
 		}, []string{"outcome"}),
 		updates: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "duban_updates_handled_total",
@@ -55,7 +55,7 @@ func New() *Metrics {
 	}
 	m.registry.MustRegister(m.sends, m.updates, m.handlerSeconds, m.storeErrors, m.refusals, m.answersDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	for _, outcome := range []string{"sent", "retry", "429", "forbidden", "failed"} {
+	for _, outcome := range []string{"sent", "retry", "ambiguous", "429", "forbidden", "failed"} {
 		m.sends.WithLabelValues(outcome) // show every outcome from the start, at 0
 	}
 	for _, reason := range []string{"queue_full", "shutdown"} {

@@ -18,22 +18,29 @@ func Schedule(spec string, loc *time.Location) (cron.Schedule, error) {
 	}
 	if ss, ok := s.(*cron.SpecSchedule); ok {
 		ss.Location = loc
-		return onceByWallClock{ss, loc}, nil
+		return byWallClock{ss, loc}, nil
 	}
 	return s, nil
 }
 
-// onceByWallClock fires a time of day once when daylight saving repeats it: robfig/cron
-// fires 02:30 twice on the night the clocks go back. (The ledger would stop a second round of
-// reminders anyway; this keeps `duban plan` and the logs honest.)
-type onceByWallClock struct {
-	s   cron.Schedule
+// byWallClock fires a time of day once across daylight saving, as cron(8) does:
+//   - when the clocks go back, robfig/cron fires 02:30 twice; the repeat is skipped (the ledger
+//     would stop a second round of reminders anyway; this keeps `duban plan` and the logs
+//     honest);
+//   - when they go forward, robfig/cron never fires 02:30 that night, since that wall-clock
+//     time does not exist, and the day would pass with no nudge; a time in the gap fires at
+//     the instant the clocks jump (03:00 the new time) instead.
+type byWallClock struct {
+	s   *cron.SpecSchedule
 	loc *time.Location
 }
 
-func (o onceByWallClock) Next(t time.Time) time.Time {
+func (o byWallClock) Next(t time.Time) time.Time {
 	for {
 		n := o.s.Next(t)
+		if jump, ok := o.skippedBetween(t, n); ok {
+			return jump
+		}
 		if n.IsZero() {
 			return n
 		}
@@ -43,6 +50,65 @@ func (o onceByWallClock) Next(t time.Time) time.Time {
 			continue
 		}
 		return n
+	}
+}
+
+// skippedBetween finds a spring-forward jump after t and before next (or within a year when
+// next is zero) whose missing wall-clock times the schedule would have fired in, and returns
+// the instant of the jump.
+func (o byWallClock) skippedBetween(t, next time.Time) (time.Time, bool) {
+	end := next
+	if end.IsZero() {
+		end = t.AddDate(1, 0, 0)
+	}
+	for from := t; from.Before(end); {
+		jump, ok := nextJump(from, end, o.loc)
+		if !ok {
+			return time.Time{}, false
+		}
+		_, before := jump.Add(-time.Second).In(o.loc).Zone()
+		_, after := jump.In(o.loc).Zone()
+		if after > before {
+			// The wall-clock times [before jump, before jump + gap) never happened: ask the
+			// schedule, in the zone's old offset, whether it wanted one of them.
+			old := *o.s
+			old.Location = time.FixedZone("", before)
+			gap := time.Duration(after-before) * time.Second
+			if want := old.Next(jump.Add(-time.Second)); !want.IsZero() && want.Before(jump.Add(gap)) && jump.After(t) {
+				return jump, true
+			}
+		}
+		from = jump
+	}
+	return time.Time{}, false
+}
+
+// nextJump returns the first instant after from, up to end, where loc's UTC offset changes.
+// Offsets change at whole seconds and at most a few times a year: walk a day at a time (so
+// two changes are not mistaken for none), then halve down to the second.
+func nextJump(from, end time.Time, loc *time.Location) (time.Time, bool) {
+	lo := from.Truncate(time.Second)
+	_, start := lo.In(loc).Zone()
+	changed := func(t time.Time) bool { _, off := t.In(loc).Zone(); return off != start }
+	for {
+		hi := lo.Add(24 * time.Hour)
+		if hi.After(end) {
+			hi = end
+		}
+		if changed(hi) {
+			for hi.Sub(lo) > time.Second {
+				if mid := lo.Add(hi.Sub(lo) / 2).Truncate(time.Second); changed(mid) {
+					hi = mid
+				} else {
+					lo = mid
+				}
+			}
+			return hi, true
+		}
+		if !hi.Before(end) {
+			return time.Time{}, false
+		}
+		lo = hi
 	}
 }
 

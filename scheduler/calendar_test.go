@@ -83,8 +83,22 @@ func TestDaylightSaving(t *testing.T) {
 	if n := len(Ticks(early, day("2026-10-25 00:00"), day("2026-10-25 12:00"))); n != 1 {
 		t.Errorf("02:30 on the fall-back day: got %d ticks, want 1", n)
 	}
-	if n := len(Ticks(early, day("2026-03-29 00:00"), day("2026-03-29 12:00"))); n > 1 {
-		t.Errorf("02:30 on the spring-forward day: got %d ticks, want at most 1", n)
+	// cron(8) runs a time of day that the clocks skip at the moment they jump: so do we.
+	got = formatTicks(Ticks(early, day("2026-03-28 00:00"), day("2026-03-31 00:00")), berlin)
+	if want := []string{"03-28 Sat 02:30 CET", "03-29 Sun 03:00 CEST", "03-30 Mon 02:30 CEST"}; !slices.Equal(got, want) {
+		t.Errorf("02:30 across spring forward: got %q, want %q", got, want)
+	}
+	// A time after the gap is not pulled forward, and an hourly schedule neither doubles nor
+	// skips an hour: 02:00 does not exist, so 01:00, 03:00 (the jump), 04:00.
+	threeThirty, _ := Schedule("30 3 * * *", berlin)
+	got = formatTicks(Ticks(threeThirty, day("2026-03-29 00:00"), day("2026-03-30 00:00")), berlin)
+	if want := []string{"03-29 Sun 03:30 CEST"}; !slices.Equal(got, want) {
+		t.Errorf("03:30 on the spring-forward day: got %q, want %q", got, want)
+	}
+	hourly, _ := Schedule("0 * * * *", berlin)
+	got = formatTicks(Ticks(hourly, day("2026-03-29 00:30"), day("2026-03-29 04:30")), berlin)
+	if want := []string{"03-29 Sun 01:00 CET", "03-29 Sun 03:00 CEST", "03-29 Sun 04:00 CEST"}; !slices.Equal(got, want) {
+		t.Errorf("hourly across spring forward: got %q, want %q", got, want)
 	}
 	// The policy counts days in the zone too: a deadline on the far side of the change is
 	// still "1 day left" the day before.

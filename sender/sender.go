@@ -5,7 +5,8 @@
 //	→ rate limit (overall, per chat, per group)
 //	→ send
 //	→ classify the outcome: accepted, retry (429 after retry_after, 5xx and network errors
-//	  with backoff), moved (a group upgraded to a supergroup: send again to the new id),
+//	  with backoff; a call whose answer was lost after it went out is counted as ambiguous,
+//	  since Telegram may have delivered it and the retry may be a duplicate), moved (a group upgraded to a supergroup: send again to the new id),
 //	  forbidden (the bot was removed: the binding is broken) or rejected
 //	→ report the message ids Telegram accepted.
 //
@@ -21,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -111,7 +113,8 @@ type Options struct {
 	Moved func(ctx context.Context, oldID, newID int64)
 	// Forbidden is told that a chat cannot be written to (the bot was removed or blocked).
 	Forbidden func(ctx context.Context, chatID int64, reason string)
-	// Observe counts outcomes for /metrics: "sent", "retry", "429", "forbidden", "failed".
+	// Observe counts outcomes for /metrics: "sent", "retry", "ambiguous" (a retry of a call
+	// that may have been delivered), "429", "forbidden", "failed".
 	Observe func(outcome string)
 
 	now   func() time.Time
@@ -358,7 +361,11 @@ func (s *Sender) sendOne(ctx context.Context, chat int64, call func(context.Cont
 			s.opts.Observe("failed")
 			return nil, chat, &Error{ChatID: chat, Retryable: true, Err: fmt.Errorf("gave up after %d attempts: %w", failures, err)}
 		}
-		s.opts.Observe("retry")
+		if Ambiguous(err) {
+			s.opts.Observe("ambiguous")
+		} else {
+			s.opts.Observe("retry")
+		}
 		// Full jitter, so that many chats failing at once do not retry in step.
 		if err := s.opts.sleep(ctx, backoff/2+rand.N(backoff/2+1)); err != nil {
 			return nil, chat, &Error{ChatID: chat, Retryable: true, Err: err}
@@ -382,6 +389,22 @@ func Retryable(err error) bool {
 		return code >= 500 || code == 429
 	}
 	return true
+}
+
+// Ambiguous reports whether a failed request may still have reached Telegram, so that
+// sending again may deliver the message twice: the request went out and no answer came back
+// (the connection dropped or timed out mid-call). A refused connection, a failed DNS lookup
+// and any HTTP answer (Telegram's error or a proxy's page) are definite: nothing was sent.
+func Ambiguous(err error) bool {
+	if err == nil || !Retryable(err) || strings.Contains(err.Error(), "error response from telegram") {
+		return false
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return false
+	}
+	var dns *net.DNSError
+	return !errors.As(err, &dns)
 }
 
 // take waits for chat's turn and returns once a message may go to it now; done must be

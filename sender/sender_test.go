@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/url"
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -90,7 +94,19 @@ func TestSendOutcomes(t *testing.T) {
 				return fmt.Errorf("error do request for method sendMessage, %w", errors.New("connection reset"))
 			}
 			return nil
+		}, []int{102}, nil, false, 2, "ambiguous sent"},
+		{"refused connection is a plain retry", func(n int) error {
+			if n == 1 {
+				return fmt.Errorf("error do request for method sendMessage, %w", &url.Error{Op: "Post", URL: "http://api", Err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}})
+			}
+			return nil
 		}, []int{102}, nil, false, 2, "retry sent"},
+		{"answer lost after the request went out is ambiguous", func(n int) error {
+			if n <= 2 {
+				return fmt.Errorf("error do request for method sendMessage, %w", &url.Error{Op: "Post", URL: "http://api", Err: io.EOF})
+			}
+			return nil
+		}, []int{103}, nil, false, 3, "ambiguous ambiguous sent"},
 		{"429 waits and is not a failure", func(n int) error {
 			if n <= 6 {
 				return &bot.TooManyRequestsError{Message: "too many requests", RetryAfter: 2}
