@@ -47,6 +47,7 @@ func commands() []command {
 		{"export", "print the plan with every department's latest status (json or csv), write the xlsx workbook (-o FILE), or fetch its files", cmdExport},
 		{"verify", "check the record's hash chains: report anything altered or removed", cmdVerify},
 		{"plan", "print what the scheduler would send over a window, without Telegram", cmdPlan},
+		{"import", "read a plan's table (xlsx, docx, csv, text) into tasks.yaml, or its next revision keeping every task's id", cmdImport},
 		{"version", "print the version", cmdVersion},
 	}
 }

@@ -124,7 +124,9 @@ type Bot struct {
 	username string
 	key      []byte
 	digest   Digester
-	web      WebView // nil: the web view is off
+	web      WebView        // nil: the web view is off
+	plans    PlanPreviewer  // nil: plan files are not previewed
+	docs     DocumentSender // sends the previewed tasks.yaml
 	log      *slog.Logger
 	now      func() time.Time
 	observe  func(string, time.Duration)

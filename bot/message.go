@@ -30,6 +30,10 @@ func (b *Bot) onMessage(ctx context.Context, updateID int64, m *models.Message, 
 			return nil
 		}
 	}
+	if b.isPlanFile(m) && !edited {
+		b.previewPlan(ctx, m)
+		return nil
+	}
 	text := m.Text
 	if text == "" {
 		text = m.Caption

@@ -152,10 +152,10 @@ func TestPlanErrors(t *testing.T) {
 		`testdata/bad-tasks.yaml:17: task 3: deadline: bad date "明年": want 2022年, 2022年6月, 2022年6月30日, 2022-06-30 or 2022-06-30T18:00:00+08:00`,
 		`testdata/bad-tasks.yaml:18: task 3: deadlin: unknown field (did you mean deadline?)`,
 		`testdata/bad-tasks.yaml:22: task 4: deadline: bad date "2022-02-30": there is no such date`,
-		`testdata/bad-tasks.yaml:24: task 4: recurrence: want yearly or nothing, got "monthly"`,
+		`testdata/bad-tasks.yaml:24: task 4: recurrence: want yearly, a review cadence in whole days such as 90d, or nothing; got "monthly"`,
 		`testdata/bad-tasks.yaml:26: task 4: target[0]: missing name: say what is measured`,
 		`testdata/bad-tasks.yaml:26: task 4: target[0]: needs min or max`,
-		`testdata/bad-tasks.yaml:31: task 5: until: until needs recurrence: yearly`,
+		`testdata/bad-tasks.yaml:31: task 5: until: until needs recurrence: yearly (or a review cadence)`,
 	})
 }
 

@@ -42,10 +42,13 @@ type Task struct {
 	Deadline     time.Time // the last instant of the deadline's day, month or year
 	DeadlineText string    // as written, e.g. "2022年"
 	Start        time.Time // the task's start, or the plan's; zero if neither is given
-	Recurrence   string    // "" or "yearly"
-	Until        time.Time // the last deadline of a recurring task; zero: no end
-	Target       []Target
-	Line         int // where the task starts in tasks.yaml
+	Recurrence   string    // "" or "yearly", or a review cadence such as "90d"
+	// Every is the review cadence of a standing task (recurrence: 90d): after each deadline
+	// the task opens again with its deadline that much later. Zero otherwise.
+	Every  time.Duration
+	Until  time.Time // the last deadline of a recurring task; zero: no end
+	Target []Target
+	Line   int // where the task starts in tasks.yaml
 }
 
 // Target is one number the metric asks for.
@@ -243,7 +246,13 @@ func (p *Plan) task(i int, tf taskFile, d *document, c *Config, loc *time.Locati
 	switch tf.Recurrence {
 	case "", "yearly":
 	default:
-		errs.add(at("recurrence"), field("recurrence"), "want yearly or nothing, got %q", tf.Recurrence)
+		// A standing task (长期坚持) with no date of its own is reviewed every so often.
+		every, err := ParseDuration(tf.Recurrence)
+		if err != nil || time.Duration(every) < 24*time.Hour || time.Duration(every)%(24*time.Hour) != 0 {
+			errs.add(at("recurrence"), field("recurrence"), "want yearly, a review cadence in whole days such as 90d, or nothing; got %q", tf.Recurrence)
+		} else {
+			t.Every = time.Duration(every)
+		}
 	}
 	if tf.Until != "" {
 		until, err := ParseTime(tf.Until, loc, true)
@@ -251,7 +260,7 @@ func (p *Plan) task(i int, tf taskFile, d *document, c *Config, loc *time.Locati
 		case err != nil:
 			errs.add(at("until"), field("until"), "%v", err)
 		case tf.Recurrence == "":
-			errs.add(at("until"), field("until"), "until needs recurrence: yearly")
+			errs.add(at("until"), field("until"), "until needs recurrence: yearly (or a review cadence)")
 		case !t.Deadline.IsZero() && until.Before(t.Deadline):
 			errs.add(at("until"), field("until"), "%s is before the first deadline %s", until.Format(time.DateOnly), t.Deadline.Format(time.DateOnly))
 		default:

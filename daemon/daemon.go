@@ -216,6 +216,11 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 	if d.web = d.newWebView(); d.web != nil {
 		b.SetWeb(d.web)
 	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	b.SetPlanPreview(&planPreview{tg: tg, token: token, http: &http.Client{Timeout: time.Minute}, plan: d.currentPlan, now: now}, snd)
 	return d, nil
 }
 

@@ -20,6 +20,7 @@ func init() {
 		store.StatusBlocked:    "blocked",
 	}
 	t.CSVHeader = []string{"id", "area", "goal", "department", "status", "percent", "last update", "last update text", "deadline", "days left (negative: overdue)", "warning"}
+	t.NotInPlan = "(no longer in the plan)"
 	t.ColorNames = map[string]string{"": "", "red": "red (overdue)", "yellow": "yellow (behind or unanswered)", "blue": "blue (due soon)"}
 	t.Workbook = WorkbookWords{
 		LedgerSheet: "Record", UpdatesSheet: "Updates", DepartmentsSheet: "Departments",
@@ -234,6 +235,22 @@ func init() {
 
 	t.DigestNotHere = func() string { return "The digest is shown in the supervisors chat or to admins." }
 	t.DigestUnavailable = func() string { return "The digest is not available yet." }
+	t.PlanPreview = func(file, report string) string {
+		return fmt.Sprintf("📋 Import preview of %s (<b>not applied</b>):\n\n%s\n\nThe tasks.yaml it makes follows as a document. To apply it, an operator runs on the server: duban import -config config.yaml %s (with -dry-run first), then duban check, then a reload (SIGHUP).",
+			e(file), e(report), e(file))
+	}
+	t.PlanProblems = func(file string, problems []string) string {
+		return fmt.Sprintf("⚠️ %s has %d problem(s); no tasks.yaml was made. Mend the file and send it again:\n%s", e(file), len(problems), e(strings.Join(problems, "\n")))
+	}
+	t.PlanTooBig = func(file string, maxMB int) string {
+		return fmt.Sprintf("⚠️ %s is larger than %d MB and cannot be read. Remove unrelated sheets or pictures and send it again.", e(file), maxMB)
+	}
+	t.PlanUnreadable = func(file string) string {
+		return fmt.Sprintf("⚠️ %s could not be fetched from Telegram; send it again later.", e(file))
+	}
+	t.PlanDocument = func(file string) string {
+		return fmt.Sprintf("tasks.yaml made from %s (a preview, not applied)", e(file))
+	}
 	t.WhoAmI = func(user, chat int64, dept string, admin, supervisors, private bool) string {
 		yes := map[bool]string{true: "yes", false: "no"}
 		if private {

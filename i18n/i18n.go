@@ -19,6 +19,9 @@ type Texts struct {
 	// CSV export header, one per column: id, area, goal, department, status, percent,
 	// last update time, last update text, deadline, days left (negative: overdue), warning.
 	CSVHeader []string
+	// NotInPlan stands for the goal of a task that has updates in the record but is no longer
+	// in tasks.yaml (a revision removed it): the export with -all keeps its record.
+	NotInPlan string
 	// ColorNames are the three-colour warnings (三色督办) in words, "" for none.
 	ColorNames map[string]string
 	// Workbook names the xlsx export's sheets and heads those the CSV has no header for.
@@ -97,6 +100,16 @@ type Texts struct {
 
 	DigestNotHere     func() string
 	DigestUnavailable func() string
+
+	// A plan file (xlsx, docx, csv, txt) an admin sends in a private chat: what importing it
+	// would do, never applied from the chat. PlanPreview heads the import's summary (report,
+	// as duban import prints it) and says tasks.yaml follows as a document; PlanProblems heads
+	// the list of problems found; PlanTooBig and PlanUnreadable refuse the file.
+	PlanPreview    func(file, report string) string
+	PlanProblems   func(file string, problems []string) string
+	PlanTooBig     func(file string, maxMB int) string
+	PlanUnreadable func(file string) string
+	PlanDocument   func(file string) string // the caption of the tasks.yaml sent back
 	// WhoAmI shows the user's id (what goes into telegram.admins; 0: hidden, an anonymous
 	// admin) and, in a group, the chat's.
 	WhoAmI func(user, chat int64, department string, admin, supervisors, private bool) string

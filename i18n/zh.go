@@ -20,6 +20,7 @@ func init() {
 		store.StatusBlocked:    "遇到困难",
 	}
 	t.CSVHeader = []string{"序号", "重点工作", "任务目标", "责任部门", "状态", "进度(%)", "最近报送时间", "最近报送内容", "完成时限", "剩余天数(负数为逾期)", "预警"}
+	t.NotInPlan = "（已不在计划中）"
 	t.ColorNames = map[string]string{"": "", "red": "红色（逾期）", "yellow": "黄色（滞后或未回复）", "blue": "蓝色（临期）"}
 	t.Workbook = WorkbookWords{
 		LedgerSheet: "台账", UpdatesSheet: "进展记录", DepartmentsSheet: "单位汇总",
@@ -234,6 +235,22 @@ func init() {
 
 	t.DigestNotHere = func() string { return "督办简报只在督查群或由管理员查看。" }
 	t.DigestUnavailable = func() string { return "督办简报暂不可用。" }
+	t.PlanPreview = func(file, report string) string {
+		return fmt.Sprintf("📋 计划表「%s」的导入预览（<b>未应用</b>）：\n\n%s\n\n生成的 tasks.yaml 见下一条消息。应用由运维人员在服务器上执行：duban import -config config.yaml %s（先加 -dry-run 核对），然后 duban check，再重载（SIGHUP）。",
+			e(file), e(report), e(file))
+	}
+	t.PlanProblems = func(file string, problems []string) string {
+		return fmt.Sprintf("⚠️ 计划表「%s」有 %d 处问题，未生成 tasks.yaml。请修改后重新发送：\n%s", e(file), len(problems), e(strings.Join(problems, "\n")))
+	}
+	t.PlanTooBig = func(file string, maxMB int) string {
+		return fmt.Sprintf("⚠️ 计划表「%s」超过 %d MB，无法读取。请删去无关的工作表或图片后重新发送。", e(file), maxMB)
+	}
+	t.PlanUnreadable = func(file string) string {
+		return fmt.Sprintf("⚠️ 未能从 Telegram 取回「%s」，请稍后重新发送。", e(file))
+	}
+	t.PlanDocument = func(file string) string {
+		return fmt.Sprintf("由「%s」生成的 tasks.yaml（预览，未应用）", e(file))
+	}
 	t.WhoAmI = func(user, chat int64, dept string, admin, supervisors, private bool) string {
 		yes := map[bool]string{true: "是", false: "否"}
 		if private {

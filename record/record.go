@@ -42,6 +42,9 @@ type Row struct {
 	Department  string
 	Lead        bool
 	Responsible bool // false: it reported on the task but the plan no longer names it
+	// Removed marks a row of a task no longer in the plan (see Snapshot.Rows): its Task has
+	// only the id, and i18n's NotInPlan for a goal.
+	Removed bool
 	// State is the latest state; not started, with no Last, for a department that never
 	// reported.
 	State      store.State
@@ -61,12 +64,15 @@ type Task struct {
 	Deadline time.Time // its rows' (zero for a task with none)
 	DaysLeft int
 	Rows     []Row
+	Removed  bool // no longer in the plan: a revision removed it, its record stays
 }
 
 // Snapshot is the record as one Collect read it.
 type Snapshot struct {
 	// Rows are the plan's tasks in order, each with its responsible departments, leads
-	// first, then any department that reported on it though the plan no longer names it.
+	// first, then any department that reported on it though the plan no longer names it;
+	// with all, then the tasks that have a record but are no longer in the plan (a revision
+	// of the plan removed them), by id, each department's latest state as it stands.
 	Rows []Row
 	// Tasks are every task of the plan, in its order, with its Rows: a task whose
 	// departments are all empty groups is there too, with none.
@@ -138,6 +144,9 @@ func Collect(ctx context.Context, r Reader, c *config.Config, p *config.Plan, al
 		}
 		snap.Tasks = append(snap.Tasks, task)
 	}
+	if all {
+		starts = removed(snap, starts, states, p, i18n.For(c.Language))
+	}
 	// The rows are sliced for the tasks only now that the slice has stopped growing.
 	for i, start := range starts {
 		end := len(snap.Rows)
@@ -152,6 +161,37 @@ func Collect(ctx context.Context, r Reader, c *config.Config, p *config.Plan, al
 		}
 	}
 	return snap, nil
+}
+
+// removed adds to snap the tasks with a latest state that the plan no longer has, so that an
+// export with every update keeps what was recorded on them.
+// It returns starts with where each added task's rows begin.
+func removed(snap *Snapshot, starts []int, states []store.State, p *config.Plan, texts *i18n.Texts) []int {
+	gone := map[int][]store.State{}
+	for _, st := range states {
+		if _, ok := p.Task(st.Task); !ok {
+			gone[st.Task] = append(gone[st.Task], st)
+		}
+	}
+	ids := make([]int, 0, len(gone))
+	for id := range gone {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		t := &config.Task{ID: id, Goal: texts.NotInPlan}
+		starts = append(starts, len(snap.Rows))
+		sts := gone[id]
+		slices.SortFunc(sts, func(a, b store.State) int { return cmp.Compare(a.Department, b.Department) })
+		for _, st := range sts {
+			a := scheduler.Assessment{Status: st.Status, Percent: st.Percent, HasReported: true, LastReport: st.Last.At,
+				LastText: st.Last.Text, LastReporter: st.Last.UserName, Done: st.Status == store.StatusDone, Expected: -1, Reported: -1}
+			snap.Rows = append(snap.Rows, Row{Task: t, Department: st.Department, State: st, Assessment: a,
+				Updates: []store.Update{st.Last}, Removed: true})
+		}
+		snap.Tasks = append(snap.Tasks, Task{Task: t, Removed: true})
+	}
+	return starts
 }
 
 // FillUpdates sets each row's Updates to every update its department wrote on its task, in

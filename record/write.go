@@ -30,6 +30,9 @@ func WriteCSV(w io.Writer, rows []Row, c *config.Config, all bool) error {
 	for _, r := range rows {
 		deadline := r.Deadline.In(c.Location).Format(time.DateOnly)
 		left := strconv.Itoa(r.DaysLeft)
+		if r.Removed { // no longer in the plan: no deadline to count down to
+			deadline, left = "", ""
+		}
 		lines := r.Updates
 		if len(lines) == 0 {
 			lines = []store.Update{{}}
@@ -81,6 +84,8 @@ type jsonTask struct {
 	Deadline    string           `json:"deadline"` // of the current period, for a yearly task
 	DaysLeft    int              `json:"days_left"`
 	Departments []jsonDepartment `json:"departments"`
+	// Removed: the task is no longer in the plan (a revision removed it); its record is kept.
+	Removed bool `json:"removed,omitempty"`
 }
 
 type jsonDepartment struct {
@@ -140,6 +145,10 @@ func WriteJSON(w io.Writer, tasks []Task, c *config.Config) error {
 			Deadline:    t.Deadline.In(c.Location).Format(time.DateOnly),
 			DaysLeft:    t.DaysLeft,
 			Departments: make([]jsonDepartment, 0, len(t.Rows)),
+			Removed:     t.Removed,
+		}
+		if t.Removed {
+			jt.Deadline = ""
 		}
 		for _, r := range t.Rows {
 			jd := jsonDepartment{

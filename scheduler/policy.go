@@ -259,20 +259,26 @@ type Assessment struct {
 // departments.
 type period struct {
 	start, deadline time.Time
-	prev            time.Time // the previous deadline of a yearly task, else zero
+	prev            time.Time // the previous deadline of a recurring task, else zero
 	key             string    // the deadline's date, which keys the ledger
 	daysLeft        int
 	overdue         bool
 }
 
-// periodOf returns the task's period that now falls in: for a yearly task the first deadline
-// not yet passed (or the last one, once until has passed). today is now's day number in loc
+// periodOf returns the task's period that now falls in: for a recurring task (yearly, or a
+// standing task reviewed every so many days) the first deadline not yet passed (or the last
+// one, once until has passed). today is now's day number in loc
 // (dayNumber), worked out once per tick rather than once per task.
 func periodOf(t *config.Task, now time.Time, loc *time.Location, today int) period {
 	p := period{start: t.Start, deadline: t.Deadline}
-	if t.Recurrence == "yearly" {
+	if t.Recurrence == "yearly" || t.Every > 0 {
+		days := int(t.Every / (24 * time.Hour))
 		for k := 1; now.After(p.deadline); k++ {
 			next := t.Deadline.AddDate(k, 0, 0)
+			if days > 0 {
+				// Calendar days in the plan's zone, so the deadline stays the day's last instant.
+				next = endOfDay(t.Deadline.In(loc).AddDate(0, 0, k*days), loc)
+			}
 			if !t.Until.IsZero() && next.After(t.Until) {
 				break
 			}
@@ -287,6 +293,12 @@ func periodOf(t *config.Task, now time.Time, loc *time.Location, today int) peri
 	p.daysLeft = civilDay(y, m, d) - today
 	p.overdue = now.After(p.deadline)
 	return p
+}
+
+// endOfDay is the last instant of t's day in loc, as config reads a deadline date.
+func endOfDay(t time.Time, loc *time.Location) time.Time {
+	y, m, d := t.In(loc).Date()
+	return time.Date(y, m, d+1, 0, 0, 0, 0, loc).Add(-time.Nanosecond)
 }
 
 // dayNumber counts calendar days in loc, so that days between dates are a subtraction (the

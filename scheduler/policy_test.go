@@ -186,6 +186,34 @@ func TestYearlyTaskOpensAgain(t *testing.T) {
 	}
 }
 
+// TestStandingTaskIsReviewed: a standing task (长期坚持) imported with a review cadence of
+// 90 days opens again 90 days after each review date, and a 已完成 counts for its period only.
+func TestStandingTaskIsReviewed(t *testing.T) {
+	c, p := testPlan(t, "tasks:\n  - {id: 1, goal: 甲, departments: [甲局], deadline: 2026-03-31, recurrence: 90d}\n")
+	if got := p.Tasks[0].Every; got != 90*24*time.Hour {
+		t.Fatalf("every: got %v, want 90 days", got)
+	}
+	st := emptyState()
+	report(st, 1, "甲局", store.StatusDone, nil, at("2026-03-20 10:00"))
+	s := SettingsFrom(c)
+	for _, tt := range []struct {
+		now, deadline string
+		done          bool
+	}{
+		{"2026-03-25 09:00", "2026-03-31", true},
+		{"2026-04-01 09:00", "2026-06-29", false}, // 90 days after 03-31
+		{"2026-06-30 09:00", "2026-09-27", false},
+	} {
+		a := Assess(p.Tasks[0], "甲局", st, s, at(tt.now))
+		if got := a.Deadline.Format(time.DateOnly); got != tt.deadline || a.Done != tt.done {
+			t.Errorf("at %s: got deadline %s done=%v, want %s done=%v", tt.now, got, a.Done, tt.deadline, tt.done)
+		}
+		if h, m := a.Deadline.In(s.Location).Hour(), a.Deadline.In(s.Location).Minute(); h != 23 || m != 59 {
+			t.Errorf("at %s: deadline %v is not the day's last instant", tt.now, a.Deadline)
+		}
+	}
+}
+
 func TestYearBoundary(t *testing.T) {
 	c, p := testPlan(t, "tasks:\n  - {id: 1, goal: 甲, departments: [甲局], deadline: 2027-01-02}\n")
 	got := simulate(t, c, p, emptyState(), "2026-12-25", "2027-01-04", nil)[Pair{1, "甲局"}]

@@ -233,7 +233,10 @@ func (b *builder) ledger(name string, tasks []Task) error {
 	}
 	r := 1
 	for _, t := range tasks {
-		deadline := t.Deadline.In(b.loc).Format(time.DateOnly)
+		var deadline, left any = t.Deadline.In(b.loc).Format(time.DateOnly), t.DaysLeft
+		if t.Deadline.IsZero() { // a task no longer in the plan: nothing to count down to
+			deadline, left = nil, nil
+		}
 		for _, d := range t.Departments {
 			var at, text any
 			if d.Last != nil {
@@ -242,7 +245,7 @@ func (b *builder) ledger(name string, tasks []Task) error {
 			r++
 			if err := b.row(sw, r, b.body[d.Color],
 				t.ID, t.Area, t.Goal, d.Name, b.texts.StatusName(d.Status), percent(d.Percent), at, text,
-				deadline, t.DaysLeft, b.texts.ColorNames[d.Color]); err != nil {
+				deadline, left, b.texts.ColorNames[d.Color]); err != nil {
 				return err
 			}
 		}
