@@ -172,6 +172,26 @@ type interp struct {
 	skipped  []string
 	ignored  []string
 	columns  map[string]string
+	// deadlines caches parseDeadline: a plan writes the same few deadlines on every row.
+	deadlines map[string]parsedDeadline
+}
+
+type parsedDeadline struct {
+	d   deadline
+	err error
+}
+
+// deadline is parseDeadline, once per distinct cell text.
+func (in *interp) deadline(text string) (deadline, error) {
+	if p, ok := in.deadlines[text]; ok {
+		return p.d, p.err
+	}
+	d, err := parseDeadline(text, in.opt.Today)
+	if in.deadlines == nil {
+		in.deadlines = map[string]parsedDeadline{}
+	}
+	in.deadlines[text] = parsedDeadline{d, err}
+	return d, err
 }
 
 func newInterp(h *header, opt Options) *interp {
@@ -383,7 +403,7 @@ func (in *interp) row(i int, r Row) {
 	}
 
 	dlCell, dlText := in.cell(r, in.col[fDeadline])
-	switch d, err := parseDeadline(dlText, in.opt.Today); {
+	switch d, err := in.deadline(dlText); {
 	case strings.TrimSpace(dlText) == "":
 		bad(in.col[fDeadline], dlCell, "empty deadline (完成时限)")
 	case err != nil:

@@ -564,6 +564,21 @@ func BenchmarkReadXLSX(b *testing.B) {
 			}
 		}
 	})
+	// The whole import, as duban import runs it: read, interpret, revise (over nothing) and
+	// write tasks.yaml.
+	b.Run("Import", func(b *testing.B) {
+		today := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+		for b.Loop() {
+			tables, err := Open(path, ReadOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			o, err := Import(tables, Options{Today: today}, nil)
+			if err != nil || len(o.Tasks) != benchRows {
+				b.Fatalf("got %v", err)
+			}
+		}
+	})
 	b.Run("excelize", func(b *testing.B) {
 		for b.Loop() {
 			f, err := excelize.OpenFile(path)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -40,6 +41,17 @@ func WritePlan(w io.Writer, head, start string, tasks []PlanTask) error {
 		fmt.Fprintf(&b, "start: %s\n\n", scalar(start, false))
 	}
 	b.WriteString("tasks:\n")
+	// Deadlines and departments repeat from row to row: each is worked out once.
+	seen := map[[2]string]string{}
+	scalar := func(s string, flow bool) string {
+		k := [2]string{s, strconv.FormatBool(flow)}
+		if v, ok := seen[k]; ok {
+			return v
+		}
+		v := scalar(s, flow)
+		seen[k] = v
+		return v
+	}
 	for _, t := range tasks {
 		if t.Note != "" {
 			for i, line := range strings.Split(t.Note, "\n") {
@@ -131,10 +143,23 @@ func NewHead(source string, today time.Time) string {
 // scalar writes s as a YAML scalar: plain when it reads back as the same string, else
 // double-quoted. flow is for a flow list or map, where , [ ] { } end a plain scalar.
 func scalar(s string, flow bool) string {
-	if !needsQuotes(s) && plainReadsBack(s, flow) {
+	if !needsQuotes(s) && (plainCJK(s) || plainReadsBack(s, flow)) {
 		return s
 	}
 	return quote(s)
+}
+
+// plainCJK is the fast answer for most of a plan's text, which would otherwise cost a YAML
+// parse per cell (most of a 10,000-row import): a string that starts with a non-ASCII
+// character (a Chinese one) and holds none of the characters that end or change a plain
+// scalar reads back as itself, since only ASCII forms resolve to numbers, dates or booleans.
+// needsQuotes has already refused % : # quotes and invisible characters.
+func plainCJK(s string) bool {
+	if s[0] < utf8.RuneSelf || strings.ContainsAny(s, ",[]{}") || strings.TrimSpace(s) != s {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(s)
+	return unicode.IsLetter(r) || unicode.Is(unicode.Han, r)
 }
 
 // needsQuotes is the shipped plan's own habit, beyond what YAML requires: a % or a colon is

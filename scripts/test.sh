@@ -169,13 +169,14 @@ if [[ $# -eq 0 ]]; then
 	# DUBAN_FUZZTIME=1m for longer. A failing input is kept in the package's testdata/fuzz.
 	fuzztime=${DUBAN_FUZZTIME:-3s}
 	for target in ./report:FuzzParse ./report:FuzzSplit ./config:FuzzParseDuration ./config:FuzzParseTime \
-		./config:FuzzParseConfig ./config:FuzzParsePlan ./bot:FuzzCallbackData; do
+		./config:FuzzParseConfig ./config:FuzzParsePlan ./bot:FuzzCallbackData \
+		./plantable:FuzzDeadline ./plantable:FuzzDepartments; do
 		log "fuzz ${target#*:} (${fuzztime})"
 		if ! out=$(go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "$fuzztime" "${target%%:*}" 2>&1); then
 			echo "$out" >&2; exit 1
 		fi
 	done
-	echo "fuzz: 7 targets, ${fuzztime} each: no failure"
+	echo "fuzz: 9 targets, ${fuzztime} each: no failure"
 else
 	go test -race -count=1 -timeout 10m "$@"
 fi
