@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
@@ -184,6 +185,10 @@ type Store struct {
 	// busy-wait between our own connections with a plain queue.
 	writeMu   sync.Mutex
 	lastPrune time.Time // guarded by writeMu
+	// queued are the writes waiting for the next commit (see write).
+	queueMu sync.Mutex
+	queued  []*pendingWrite
+	commits atomic.Int64 // transactions committed, for tests and benchmarks
 
 	closeOnce sync.Once
 	closeErr  error
@@ -374,16 +379,90 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if s.readOnly {
 		return store.ErrReadOnly
 	}
+	w := &pendingWrite{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	s.queueMu.Lock()
+	s.queued = append(s.queued, w)
+	s.queueMu.Unlock()
+	// Whoever holds writeMu commits every write queued so far in one transaction: replies
+	// from many chats at once share one fsync (group commit), and each caller still returns
+	// only once its own write is on disk. w was queued before the Lock, so this holder or
+	// an earlier one has taken it.
 	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
+	s.queueMu.Lock()
+	batch := s.queued
+	s.queued = nil
+	s.queueMu.Unlock()
+	if len(batch) > 0 {
+		s.commit(batch)
+	}
+	s.writeMu.Unlock()
+	return <-w.done
+}
+
+// pendingWrite is one write transaction's work, waiting for the next commit.
+type pendingWrite struct {
+	ctx  context.Context
+	fn   func(tx *sql.Tx) error
+	done chan error
+}
+
+// commit runs batch in one transaction, each write in a savepoint of its own, so a write that
+// fails is rolled back alone and told its error; the others are told the commit's outcome.
+// Called with writeMu held.
+func (s *Store) commit(batch []*pendingWrite) {
+	if len(batch) == 1 { // the common case when nothing else is writing: no savepoint
+		w := batch[0]
+		w.done <- s.commitOne(w)
+		return
+	}
+	tx, err := s.db.BeginTx(context.WithoutCancel(batch[0].ctx), nil)
+	if err != nil {
+		for _, w := range batch {
+			w.done <- err
+		}
+		return
+	}
+	var ok []*pendingWrite
+	for _, w := range batch {
+		if err := w.ctx.Err(); err != nil {
+			w.done <- err
+			continue
+		}
+		if _, err := tx.Exec(`SAVEPOINT w`); err != nil {
+			w.done <- err
+			continue
+		}
+		if err := w.fn(tx); err != nil {
+			if _, rerr := tx.Exec(`ROLLBACK TO w`); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+			_, _ = tx.Exec(`RELEASE w`)
+			w.done <- err
+			continue
+		}
+		if _, err := tx.Exec(`RELEASE w`); err != nil {
+			w.done <- err
+			continue
+		}
+		ok = append(ok, w)
+	}
+	err = tx.Commit()
+	s.commits.Add(1)
+	for _, w := range ok {
+		w.done <- err
+	}
+}
+
+func (s *Store) commitOne(w *pendingWrite) error {
+	tx, err := s.db.BeginTx(w.ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
+	if err := w.fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
+	s.commits.Add(1)
 	return tx.Commit()
 }
 
