@@ -382,7 +382,22 @@ func (s *stoppable) resume() {
 func (s *stoppable) Claim(ctx context.Context, key, owner string, now time.Time, lease time.Duration) (bool, error) {
 	s.wait()
 	ok, err := s.Store.Claim(ctx, key, owner, now, lease)
-	if s.trigger(key) {
+	s.freezeIf(s.trigger(key))
+	return ok, err
+}
+
+// ClaimAll is how the scheduler claims a message's items: the freeze lands after the batch
+// that holds the trigger, as after Claim.
+func (s *stoppable) ClaimAll(ctx context.Context, keys []string, owner string, now time.Time, lease time.Duration) ([]bool, error) {
+	s.wait()
+	won, err := s.Store.ClaimAll(ctx, keys, owner, now, lease)
+	s.freezeIf(slices.ContainsFunc(keys, s.trigger))
+	return won, err
+}
+
+// freezeIf freezes the store, once, when hit, then waits while it is frozen.
+func (s *stoppable) freezeIf(hit bool) {
+	if hit {
 		s.once.Do(func() {
 			s.mu.Lock()
 			s.frozen = make(chan struct{})
@@ -391,7 +406,6 @@ func (s *stoppable) Claim(ctx context.Context, key, owner string, now time.Time,
 		})
 	}
 	s.wait()
-	return ok, err
 }
 
 func (s *stoppable) Confirm(ctx context.Context, sent store.Sent) error {

@@ -39,6 +39,9 @@ type clockRig struct {
 	c     *config.Config
 	p     *config.Plan
 	stops []func()
+	// ran is every tick seen in the ledger so far: the daily prune drops a tick's key once
+	// it is older than catch_up plus 35 days, and these tests jump the clock by months.
+	seen map[int64]bool
 }
 
 func newClockRig(t *testing.T, spec string) *clockRig {
@@ -122,27 +125,41 @@ func (r *clockRig) stop() {
 
 // ran is how many times the tick scheduled at t ran to its end (0 or 1: its ledger key).
 func (r *clockRig) ran(t time.Time) bool {
+	r.look()
+	return r.seen[t.Unix()]
+}
+
+// look adds the nudge ticks in the ledger now to those seen.
+func (r *clockRig) look() {
 	ledger, err := r.st.Ledger(context.Background())
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	_, ok := ledger["t|nudge|"+strconv.FormatInt(t.Unix(), 10)]
-	return ok
+	if r.seen == nil {
+		r.seen = map[int64]bool{}
+	}
+	for k := range ledger {
+		if unix, ok := cutPrefix(k, "t|nudge|"); ok {
+			n, _ := strconv.ParseInt(unix, 10, 64)
+			r.seen[n] = true
+		}
+	}
 }
 
 // ticks lists the nudge ticks scheduled at or after from that ran (a start also catches up
 // the day before's, which is no part of what these tests look at).
 func (r *clockRig) ticks(from time.Time) []string {
-	ledger, _ := r.st.Ledger(context.Background())
-	var out []string
-	for k := range ledger {
-		if unix, ok := cutPrefix(k, "t|nudge|"); ok {
-			n, _ := strconv.ParseInt(unix, 10, 64)
-			if time.Unix(n, 0).Before(from) {
-				continue
-			}
-			out = append(out, time.Unix(n, 0).In(r.loc).Format("01-02 15:04 MST"))
+	r.look()
+	var at []int64
+	for n := range r.seen {
+		if !time.Unix(n, 0).Before(from) {
+			at = append(at, n)
 		}
+	}
+	slices.Sort(at)
+	out := make([]string, len(at))
+	for i, n := range at {
+		out[i] = time.Unix(n, 0).In(r.loc).Format("01-02 15:04 MST")
 	}
 	return out
 }

@@ -72,13 +72,13 @@ func (sc *Scheduler) deliver(ctx context.Context, rec store.Sent, m sender.Messa
 // sends the parts still missing, from the text kept with it. Buttons are not kept: only a
 // nudge about one task has them, and that fits in one message.
 func (sc *Scheduler) resume(ctx context.Context, p store.Sent) (store.Sent, error) {
-	for _, key := range p.Keys {
-		ok, err := sc.store.Claim(ctx, key, sc.owner, sc.now(), ClaimLease)
-		if err != nil {
-			return p, fmt.Errorf("claim %s: %w", key, err)
-		}
+	won, err := sc.store.ClaimAll(ctx, p.Keys, sc.owner, sc.now(), ClaimLease)
+	if err != nil {
+		return p, fmt.Errorf("claim %d keys: %w", len(p.Keys), err)
+	}
+	for i, ok := range won {
 		if !ok {
-			return p, fmt.Errorf("claim %s: held by another instance", key)
+			return p, fmt.Errorf("claim %s: held by another instance", p.Keys[i])
 		}
 	}
 	return sc.deliver(ctx, p, sender.Message{ChatID: p.ChatID, Text: p.Text})

@@ -31,7 +31,11 @@ type Store interface {
 	// Claim and Confirm carry the fence of ctx (store.WithFence): a daemon that lost its
 	// lease writes nothing.
 	Claim(ctx context.Context, key, owner string, now time.Time, lease time.Duration) (bool, error)
+	// ClaimAll is Claim for each key, in one round trip: a message's items are claimed at once.
+	ClaimAll(ctx context.Context, keys []string, owner string, now time.Time, lease time.Duration) ([]bool, error)
 	Confirm(ctx context.Context, sent store.Sent) error
+	// PruneLedger drops the ledger keys keep refuses (see prune.go), and lapsed claims.
+	PruneLedger(ctx context.Context, now time.Time, keep store.PruneKeep) (store.Pruned, error)
 	SentFor(ctx context.Context, key string) (store.Sent, bool, error)
 	// Pending is every message some of whose parts went out and the others not yet.
 	Pending(ctx context.Context) ([]store.Sent, error)
@@ -80,6 +84,8 @@ type Scheduler struct {
 	media    MediaSender
 	chart    Chart
 	workbook Workbook
+
+	prunedDay int // the day (dayNumber) the ledger was last pruned on, so once a day; under mu
 }
 
 type planState struct {
@@ -255,13 +261,23 @@ func (sc *Scheduler) Tick(ctx context.Context, now time.Time) (TickReport, error
 			var lines []i18n.EscalationLine
 			var keys []string
 			var told bool
+			// Every key of the message claimed at once: one round trip, not one per item.
+			var want []string
 			if u := dec.Unbound; u.Key != "" && !resumed[u.Key] {
-				ok, err := sc.store.Claim(ctx, u.Key, sc.owner, now, ClaimLease)
-				if err != nil {
-					fail(fmt.Errorf("claim %s: %w", u.Key, err))
-					return
+				want = append(want, u.Key)
+			}
+			for _, e := range dec.Escalations {
+				if !resumed[e.Key] {
+					want = append(want, e.Key)
 				}
-				if ok {
+			}
+			won, err := sc.claimKeys(ctx, now, want)
+			if err != nil {
+				fail(err)
+				return
+			}
+			if u := dec.Unbound; u.Key != "" && !resumed[u.Key] {
+				if won[u.Key] {
 					keys, told = append(keys, u.Key), true
 				}
 			}
@@ -269,12 +285,7 @@ func (sc *Scheduler) Tick(ctx context.Context, now time.Time) (TickReport, error
 				if resumed[e.Key] {
 					continue
 				}
-				ok, err := sc.store.Claim(ctx, e.Key, sc.owner, now, ClaimLease)
-				if err != nil {
-					fail(fmt.Errorf("claim %s: %w", e.Key, err))
-					return
-				}
-				if !ok {
+				if !won[e.Key] {
 					continue
 				}
 				keys = append(keys, e.Key)
@@ -289,7 +300,7 @@ func (sc *Scheduler) Tick(ctx context.Context, now time.Time) (TickReport, error
 				departments, overdue = dec.Unbound.Departments, dec.Unbound.Overdue
 			}
 			m := sender.Message{ChatID: sup, Text: ps.texts.SupervisorsTick(lines, departments, overdue)}
-			_, err := sc.deliver(ctx, store.Sent{Keys: keys, Department: "supervisors", Stage: "escalation", ChatID: sup, At: now}, m)
+			_, err = sc.deliver(ctx, store.Sent{Keys: keys, Department: "supervisors", Stage: "escalation", ChatID: sup, At: now}, m)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -301,6 +312,7 @@ func (sc *Scheduler) Tick(ctx context.Context, now time.Time) (TickReport, error
 		})
 	}
 	work.run(ctx)
+	sc.pruneDaily(ctx, ps, st, now)
 	if err := errors.Join(errs...); err != nil {
 		return rep, err
 	}
@@ -346,21 +358,42 @@ func (l *lanes) run(ctx context.Context) {
 	wg.Wait()
 }
 
-// claim takes the ledger claim of each due item; an item another instance holds is left out.
+// claim takes the ledger claim of every due item at once (one round trip); an item another
+// instance holds is left out.
 func (sc *Scheduler) claim(ctx context.Context, now time.Time, items []Due) ([]Due, []string, error) {
+	keys := make([]string, len(items))
+	for i, d := range items {
+		keys[i] = d.Key
+	}
+	won, err := sc.store.ClaimAll(ctx, keys, sc.owner, now, ClaimLease)
+	if err != nil {
+		return nil, nil, fmt.Errorf("claim %d items: %w", len(keys), err)
+	}
 	var claimed []Due
-	var keys []string
-	for _, d := range items {
-		ok, err := sc.store.Claim(ctx, d.Key, sc.owner, now, ClaimLease)
-		if err != nil {
-			return nil, nil, fmt.Errorf("claim %s: %w", d.Key, err)
-		}
-		if ok {
+	keys = keys[:0]
+	for i, d := range items {
+		if won[i] {
 			claimed = append(claimed, d)
 			keys = append(keys, d.Key)
 		}
 	}
 	return claimed, keys, nil
+}
+
+// claimKeys claims keys at once (one round trip) and says which were won.
+func (sc *Scheduler) claimKeys(ctx context.Context, now time.Time, keys []string) (map[string]bool, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	won, err := sc.store.ClaimAll(ctx, keys, sc.owner, now, ClaimLease)
+	if err != nil {
+		return nil, fmt.Errorf("claim %d keys: %w", len(keys), err)
+	}
+	out := make(map[string]bool, len(keys))
+	for i, key := range keys {
+		out[key] = won[i]
+	}
+	return out, nil
 }
 
 // Urgency orders items: the most overdue first, then the nearest deadline.

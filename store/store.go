@@ -263,3 +263,14 @@ func SortAnswers(as []Answer) {
 		return a.Update < b.Update
 	})
 }
+
+// Pruned says what a ledger pruning removed.
+type Pruned struct {
+	Keys    int // ledger keys, with their entry in the sent index
+	Records int // message records no key and no message points to any more
+	Claims  int // claims whose lease had lapsed, unconfirmed
+}
+
+// PruneKeep decides, for a confirmed ledger key and when it was sent, whether the ledger must
+// keep it: false means no decision can need it again.
+type PruneKeep func(key string, at time.Time) bool

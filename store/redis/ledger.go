@@ -246,3 +246,228 @@ func (s *Store) Ledger(ctx context.Context) (map[string]time.Time, error) {
 	}
 	return ledger, nil
 }
+
+// claimAllScript is claimScript for many keys in one call: the fence is checked once, then
+// each key as Claim checks it. It returns one 0/1 per key, or -1 when fenced.
+//
+// KEYS[1] fence, KEYS[2] ledger, KEYS[3] claims; ARGV fence, owner, now, expiry, the keys.
+var claimAllScript = goredis.NewScript(fenceLua + `
+local won = {}
+local mine = ARGV[4] .. '|' .. ARGV[2]
+for i = 5, #ARGV do
+	local key = ARGV[i]
+	local ok = 1
+	if redis.call('HEXISTS', KEYS[2], key) == 1 then
+		ok = 0
+	else
+		local held = redis.call('HGET', KEYS[3], key)
+		if held then
+			local sep = string.find(held, '|', 1, true)
+			local expiry = string.sub(held, 1, sep - 1)
+			local owner = string.sub(held, sep + 1)
+			if owner ~= ARGV[2] and expiry > ARGV[3] then
+				ok = 0
+			end
+		end
+	end
+	if ok == 1 then
+		redis.call('HSET', KEYS[3], key, mine)
+	end
+	won[#won + 1] = ok
+end
+return won
+`)
+
+// claimAllChunk bounds the keys of one script call, so that a huge first tick does not hold
+// Redis (which runs a script without interleaving) for long: 5,000 keys are one call.
+const claimAllChunk = 5000
+
+// ClaimAll is Claim for each of keys, in one script call (per claimAllChunk keys): won[i]
+// says whether keys[i] was taken. The fence is checked once, for all of them.
+func (s *Store) ClaimAll(ctx context.Context, keys []string, owner string, now time.Time, lease time.Duration) ([]bool, error) {
+	for _, key := range keys {
+		if err := store.ValidateClaim(key, owner, now, lease); err != nil {
+			return nil, fmt.Errorf("claim all: %w", err)
+		}
+	}
+	won := make([]bool, 0, len(keys))
+	for chunk := range slices.Chunk(keys, claimAllChunk) {
+		args := make([]any, 0, 4+len(chunk))
+		args = append(args, store.FenceOf(ctx), owner, paddedNanos(now), paddedNanos(now.Add(lease)))
+		for _, key := range chunk {
+			args = append(args, key)
+		}
+		res, err := claimAllScript.Run(ctx, s.client, []string{s.fenceKey(), s.ledgerKey(), s.claimsKey()}, args...).Result()
+		if err != nil {
+			return nil, fmt.Errorf("claim %d keys: %w", len(keys), err)
+		}
+		answers, ok := res.([]any)
+		if !ok { // the fence check's -1
+			return nil, fmt.Errorf("claim %d keys: fence %d: %w", len(keys), store.FenceOf(ctx), store.ErrFenced)
+		}
+		if len(answers) != len(chunk) {
+			return nil, fmt.Errorf("claim %d keys: got %d answers for %d keys", len(keys), len(answers), len(chunk))
+		}
+		for _, v := range answers {
+			won = append(won, v == int64(1))
+		}
+	}
+	return won, nil
+}
+
+// pruneKeysScript removes ledger keys with their sent index entry, each only if both are
+// still what the pruning read (a key confirmed again meanwhile stays), and the claims whose
+// lease lapsed before now. It returns how many keys and claims it removed, then the sent
+// references of the keys it left (whose records must stay), or -1 when fenced.
+//
+// KEYS[1] fence, KEYS[2] ledger, KEYS[3] sent, KEYS[4] claims; ARGV fence, now, then triples
+// key, at, sent reference.
+var pruneKeysScript = goredis.NewScript(fenceLua + `
+local keys, claims = 0, 0
+local left = {}
+for i = 3, #ARGV, 3 do
+	local key, at, ref = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+	if redis.call('HGET', KEYS[2], key) == at and (redis.call('HGET', KEYS[3], key) or '') == ref then
+		redis.call('HDEL', KEYS[2], key)
+		redis.call('HDEL', KEYS[3], key)
+		keys = keys + 1
+	else
+		left[#left + 1] = ref
+	end
+end
+if ARGV[2] ~= '' then
+	local all = redis.call('HGETALL', KEYS[4])
+	for i = 1, #all, 2 do
+		local held = all[i + 1]
+		local sep = string.find(held, '|', 1, true)
+		if sep and string.sub(held, 1, sep - 1) < ARGV[2] then
+			redis.call('HDEL', KEYS[4], all[i])
+			claims = claims + 1
+		end
+	end
+end
+local out = {keys, claims}
+for _, ref in ipairs(left) do
+	out[#out + 1] = ref
+end
+return out
+`)
+
+// pruneRecordsScript removes records by id. KEYS[1] fence, KEYS[2] records; ARGV fence, ids.
+var pruneRecordsScript = goredis.NewScript(fenceLua + `
+local n = 0
+for i = 2, #ARGV do
+	n = n + redis.call('HDEL', KEYS[2], ARGV[i])
+end
+return n
+`)
+
+// pruneChunk bounds the keys (or records) of one pruning script call, so that Redis, which
+// runs a script without interleaving, is held for milliseconds, not seconds.
+const pruneChunk = 2000
+
+// PruneLedger removes the confirmed keys keep refuses, with their sent index entries; then
+// every record (see Confirm) that no remaining key and no message points to (a reply to an old
+// reminder still finds its tasks): those of the pruned keys, and those a message confirmed
+// part by part left behind, one per part; and every claim whose lease lapsed before now (a
+// lapsed claim binds nobody: removing it changes no Claim). A key confirmed again while it
+// runs stays. It reads the ledger, the sent and message indexes and the record ids in one
+// MULTI/EXEC, so at one instant: a record nothing points to then never gains a pointer, as
+// Confirm points only to the record it writes. It writes in fenced script calls of pruneChunk
+// keys.
+func (s *Store) PruneLedger(ctx context.Context, now time.Time, keep store.PruneKeep) (store.Pruned, error) {
+	var pruned store.Pruned
+	if now.IsZero() {
+		return pruned, fmt.Errorf("prune ledger: %w", store.ErrInvalid)
+	}
+	pipe := s.client.TxPipeline()
+	ledgerCmd := pipe.HGetAll(ctx, s.ledgerKey())
+	sentCmd := pipe.HGetAll(ctx, s.sentKey())
+	messagesCmd := pipe.HVals(ctx, s.messagesKey())
+	recordsCmd := pipe.HKeys(ctx, s.recordsKey())
+	if _, err := pipe.Exec(ctx); err != nil {
+		return pruned, fmt.Errorf("prune ledger: read: %w", err)
+	}
+	ledger, sent, messages := ledgerCmd.Val(), sentCmd.Val(), messagesCmd.Val()
+	var drop []string // key, at, ref triples
+	gone := map[string]bool{}
+	for key, at := range ledger {
+		t, err := store.ParseTime(at)
+		if err != nil {
+			return pruned, fmt.Errorf("prune ledger: key %s: %w", key, err)
+		}
+		if !keep(key, t) {
+			drop = append(drop, key, at, sent[key])
+			gone[key] = true
+		}
+	}
+	// A record may go only once no remaining key and no message points to it.
+	refs := map[string]int{}
+	for key, ref := range sent {
+		if !gone[key] {
+			refs[ref]++
+		}
+	}
+	for _, ref := range messages {
+		refs[ref]++
+	}
+	candidates := map[string]bool{}
+	for _, id := range recordsCmd.Val() {
+		if ref := "@" + id; refs[ref] == 0 {
+			candidates[ref] = true
+		}
+	}
+
+	fence := store.FenceOf(ctx)
+	keyArgs := []string{s.fenceKey(), s.ledgerKey(), s.sentKey(), s.claimsKey()}
+	for first := 0; first == 0 || first < len(drop); first += 3 * pruneChunk {
+		chunk := drop[first:min(first+3*pruneChunk, len(drop))]
+		args := []any{fence, ""}
+		if first == 0 {
+			args[1] = paddedNanos(now) // the claims once, with the first chunk
+		}
+		for _, a := range chunk {
+			args = append(args, a)
+		}
+		res, err := pruneKeysScript.Run(ctx, s.client, keyArgs, args...).Result()
+		if err != nil {
+			return pruned, fmt.Errorf("prune ledger: %w", err)
+		}
+		out, ok := res.([]any)
+		if !ok || len(out) < 2 {
+			return pruned, fmt.Errorf("prune ledger: fence %d: %w", fence, store.ErrFenced)
+		}
+		k, _ := out[0].(int64)
+		c, _ := out[1].(int64)
+		pruned.Keys += int(k)
+		pruned.Claims += int(c)
+		for _, v := range out[2:] {
+			if ref, ok := v.(string); ok {
+				delete(candidates, ref) // its key was confirmed again: not ours to judge
+			}
+		}
+		if len(drop) == 0 {
+			break
+		}
+	}
+	ids := make([]string, 0, len(candidates))
+	for ref := range candidates {
+		ids = append(ids, strings.TrimPrefix(ref, "@"))
+	}
+	slices.Sort(ids)
+	for chunk := range slices.Chunk(ids, pruneChunk) {
+		args := []any{fence}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		n, err := pruneRecordsScript.Run(ctx, s.client, []string{s.fenceKey(), s.recordsKey()}, args...).Int()
+		if err != nil {
+			return pruned, fmt.Errorf("prune ledger: records: %w", err)
+		}
+		if n == -1 {
+			return pruned, fmt.Errorf("prune ledger: records: fence %d: %w", fence, store.ErrFenced)
+		}
+		pruned.Records += n
+	}
+	return pruned, nil
+}

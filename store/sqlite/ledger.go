@@ -242,3 +242,147 @@ func (s *Store) Ledger(ctx context.Context) (map[string]time.Time, error) {
 	}
 	return ledger, nil
 }
+
+// ClaimAll is Claim for each of keys, in one transaction: won[i] says whether keys[i] was
+// taken. The fence is checked once, for all of them.
+func (s *Store) ClaimAll(ctx context.Context, keys []string, owner string, now time.Time, lease time.Duration) ([]bool, error) {
+	for _, key := range keys {
+		if err := store.ValidateClaim(key, owner, now, lease); err != nil {
+			return nil, fmt.Errorf("claim all: %w", err)
+		}
+	}
+	if len(keys) == 0 {
+		return []bool{}, nil
+	}
+	var won []bool
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		won = make([]bool, len(keys)) // fn may run again in another batch: start afresh
+		if err := s.fence(ctx, tx); err != nil {
+			return err
+		}
+		confirmed, err := tx.PrepareContext(ctx, `SELECT 1 FROM ledger WHERE namespace = ? AND key = ?`)
+		if err != nil {
+			return err
+		}
+		defer confirmed.Close()
+		held, err := tx.PrepareContext(ctx, `SELECT owner, expires FROM claims WHERE namespace = ? AND key = ?`)
+		if err != nil {
+			return err
+		}
+		defer held.Close()
+		take, err := tx.PrepareContext(ctx, `INSERT INTO claims (namespace, key, owner, expires) VALUES (?, ?, ?, ?)
+				ON CONFLICT (namespace, key) DO UPDATE SET owner = excluded.owner, expires = excluded.expires`)
+		if err != nil {
+			return err
+		}
+		defer take.Close()
+		expires := now.Add(lease).UnixNano()
+		for i, key := range keys {
+			var one int
+			err := confirmed.QueryRowContext(ctx, s.namespace, key).Scan(&one)
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			var holder string
+			var until int64
+			err = held.QueryRowContext(ctx, s.namespace, key).Scan(&holder, &until)
+			switch {
+			case err == nil:
+				if holder != owner && until > now.UnixNano() {
+					continue
+				}
+			case !errors.Is(err, sql.ErrNoRows):
+				return err
+			}
+			if _, err := take.ExecContext(ctx, s.namespace, key, owner, expires); err != nil {
+				return err
+			}
+			won[i] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim %d keys: %w", len(keys), err)
+	}
+	return won, nil
+}
+
+// PruneLedger removes, in one transaction, the confirmed keys keep refuses; then every record
+// of what was sent (a sent row) that no remaining key and no message points to (a reply to an
+// old reminder still finds its tasks): those of the pruned keys, and those a message confirmed
+// part by part left behind, one per part; and every claim whose lease lapsed before now (a
+// lapsed claim binds nobody: removing it changes no Claim).
+func (s *Store) PruneLedger(ctx context.Context, now time.Time, keep store.PruneKeep) (store.Pruned, error) {
+	if now.IsZero() {
+		return store.Pruned{}, fmt.Errorf("prune ledger: %w", store.ErrInvalid)
+	}
+	var pruned store.Pruned
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		pruned = store.Pruned{}
+		if err := s.fence(ctx, tx); err != nil {
+			return err
+		}
+		var drop []string
+		rows, err := tx.QueryContext(ctx, `SELECT key, at FROM ledger WHERE namespace = ?`, s.namespace)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var key, at string
+			if err := rows.Scan(&key, &at); err != nil {
+				rows.Close()
+				return err
+			}
+			t, err := store.ParseTime(at)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("key %s: %w", key, err)
+			}
+			if !keep(key, t) {
+				drop = append(drop, key)
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		delKey, err := tx.PrepareContext(ctx, `DELETE FROM ledger WHERE namespace = ? AND key = ?`)
+		if err != nil {
+			return err
+		}
+		defer delKey.Close()
+		for _, key := range drop {
+			if _, err := delKey.ExecContext(ctx, s.namespace, key); err != nil {
+				return err
+			}
+			pruned.Keys++
+		}
+		// NOT IN a subquery that is not correlated: SQLite builds its set once.
+		res, err := tx.ExecContext(ctx, `DELETE FROM sent WHERE namespace = ?
+				AND id NOT IN (SELECT sent_id FROM ledger WHERE namespace = ?)
+				AND id NOT IN (SELECT sent_id FROM message_refs WHERE namespace = ?)`, s.namespace, s.namespace, s.namespace)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err == nil {
+			pruned.Records = int(n)
+		}
+		res, err = tx.ExecContext(ctx, `DELETE FROM claims WHERE namespace = ? AND expires < ?`, s.namespace, now.UnixNano())
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err == nil {
+			pruned.Claims = int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Pruned{}, fmt.Errorf("prune ledger: %w", err)
+	}
+	return pruned, nil
+}

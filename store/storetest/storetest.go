@@ -24,6 +24,8 @@ type Backend interface {
 	LatestFor(ctx context.Context, department string) ([]store.State, error)
 
 	Claim(ctx context.Context, key, owner string, now time.Time, lease time.Duration) (bool, error)
+	ClaimAll(ctx context.Context, keys []string, owner string, now time.Time, lease time.Duration) ([]bool, error)
+	PruneLedger(ctx context.Context, now time.Time, keep store.PruneKeep) (store.Pruned, error)
 	Confirm(ctx context.Context, sent store.Sent) error
 	SentFor(ctx context.Context, key string) (store.Sent, bool, error)
 	Ledger(ctx context.Context) (map[string]time.Time, error)
@@ -124,6 +126,9 @@ func Run(t *testing.T, open Opener, opts ...Option) {
 		{"ConfirmAndMessageRef", testConfirmAndMessageRef},
 		{"ConfirmByParts", testConfirmByParts},
 		{"Fencing", testFencing},
+		{"ClaimAll", testClaimAll},
+		{"ClaimAllFenced", testClaimAllFenced},
+		{"PruneLedger", testPruneLedger},
 		{"BindingCodes", testBindingCodes},
 		{"BindingCodeRace", testBindingCodeRace},
 		{"Bindings", testBindings},
