@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"maps"
 	"testing"
 	"time"
 
@@ -13,6 +14,12 @@ import (
 // a third of the pairs with a report and a sixth with reminders already in the ledger: a plan
 // 2,000 times the shipped one, in the shape the daemon sees on a tick.
 func benchPlan(n int) (*config.Plan, *State, Settings, time.Time) {
+	p, latest, ledger, s, now := benchInput(n)
+	return p, NewState(latest, ledger, nil), s, now
+}
+
+// benchInput is benchPlan as the store gives it: the latest states and the ledger.
+func benchInput(n int) (*config.Plan, []store.State, map[string]time.Time, Settings, time.Time) {
 	now := time.Date(2026, 12, 1, 9, 0, 0, 0, shanghai)
 	depts := []string{"市教育局", "市人社局", "市财政局"}
 	p := &config.Plan{Tasks: make([]*config.Task, n)}
@@ -34,7 +41,7 @@ func benchPlan(n int) (*config.Plan, *State, Settings, time.Time) {
 	}
 	s := Settings{RemindBefore: []time.Duration{30 * 24 * time.Hour, 14 * 24 * time.Hour, 7 * 24 * time.Hour, 3 * 24 * time.Hour, 24 * time.Hour},
 		OverdueEvery: 7 * 24 * time.Hour, StaleAfter: 14 * 24 * time.Hour, WarnBefore: 7 * 24 * time.Hour, EscalateAfter: 3, BehindMargin: 20, Location: shanghai}
-	return p, NewState(latest, ledger, nil), s, now
+	return p, latest, ledger, s, now
 }
 
 // BenchmarkDecide is one tick's planning: run with -cpu 1. "steady" is a working day's tick,
@@ -84,4 +91,102 @@ func BenchmarkBaselineLookup(b *testing.B) {
 			b.Fatal("no states")
 		}
 	}
+}
+
+// BenchmarkTickPlanning is what a tick does between reading the store and claiming: index
+// the store's rows (NewState, SetBound) and decide. "cold" is the first tick ever, "steady"
+// the next day's, its ledger holding everything the first one sent.
+func BenchmarkTickPlanning(b *testing.B) {
+	const n = 100_000
+	p, latest, ledger, s, now := benchInput(n)
+	chats := map[string]int64{"市教育局": -1, "市人社局": -2, "市财政局": -3}
+	plan := func(ledger map[string]time.Time, at time.Time) Decision {
+		st := NewState(latest, ledger, nil)
+		st.SetBound(chats)
+		return Decide(p, st, s, at)
+	}
+	b.Run(fmt.Sprintf("cold/tasks=%d", n), func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			plan(nil, now)
+		}
+	})
+	sent := maps.Clone(ledger)
+	d := plan(ledger, now)
+	for _, due := range d.Nudges {
+		sent[due.Key] = now
+	}
+	for _, e := range d.Escalations {
+		sent[e.Key] = now
+	}
+	next := now.AddDate(0, 0, 1)
+	b.Run(fmt.Sprintf("steady/tasks=%d", n), func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			plan(sent, next)
+		}
+	})
+}
+
+// BenchmarkBaselineMap is BenchmarkBaselineLookup on an index of its own, a map by pair built
+// from the store's rows: a yardstick that does not move with State's layout.
+func BenchmarkBaselineMap(b *testing.B) {
+	p, latest, _, _, _ := benchInput(100_000)
+	m := make(map[Pair]*store.State, len(latest))
+	for i := range latest {
+		m[Pair{latest[i].Task, latest[i].Department}] = &latest[i]
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		for _, t := range p.Tasks {
+			for _, d := range t.Responsible {
+				if m[Pair{t.ID, d}] != nil {
+					n++
+				}
+			}
+		}
+		if n == 0 {
+			b.Fatal("no states")
+		}
+	}
+}
+
+// BenchmarkWalk is the policy streamed, as a consumer that claims and sends as it goes sees
+// it: every pair decided and every due item's keys built, nothing kept (the consumer counts
+// the items). BenchmarkDecide is the same plan materialised.
+func BenchmarkWalk(b *testing.B) {
+	p, st, s, now := benchPlan(100_000)
+	count := func(at time.Time) (items int) {
+		walk(p, st, s, at, nil, func(it *planned) {
+			items += it.escalated
+			if it.nudged {
+				items++
+			}
+		})
+		return items
+	}
+	b.Run("cold/tasks=100000", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			count(now)
+		}
+	})
+	d := Decide(p, st, s, now)
+	for _, due := range d.Nudges {
+		st.MarkSent(due.Key, now)
+	}
+	for _, e := range d.Escalations {
+		st.MarkSent(e.Key, now)
+	}
+	next := now.AddDate(0, 0, 1)
+	if got, want := count(next), len(Decide(p, st, s, next).Nudges)+len(Decide(p, st, s, next).Escalations); got != want {
+		b.Fatalf("walk: got %d items, want %d as Decide gives", got, want)
+	}
+	b.Run("steady/tasks=100000", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			count(next)
+		}
+	})
 }

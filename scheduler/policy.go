@@ -29,6 +29,7 @@
 package scheduler
 
 import (
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -74,13 +75,44 @@ type Pair struct {
 
 // State is what the store knows, indexed for the policy: by task id (an integer hash), then
 // a short list of the task's departments, so that a tick over a large plan does not hash a
-// department name for every lookup.
+// department name for every lookup. The ledger's keys are parsed once, here, into numbers a
+// tick compares without building a key.
 type State struct {
+	// dense holds the tasks whose ids are small (plans number tasks 1, 2, 3, …), indexed by
+	// id: a tick's lookups are then array reads; tasks holds the others.
+	dense []*taskState
 	tasks map[int]*taskState
+	count int // tasks indexed
 	// bound names the departments with a chat; nil until SetBound, and then every department
 	// is taken to have one, as `duban plan` assumes.
 	bound map[string]bool
 	told  map[string]bool // u| keys in the ledger: summaries of unbound departments sent
+
+	// taskSlab, pairSlab and sentSlab hand out the index's entries a block at a time: a plan of
+	// 100,000 tasks costs a few allocations, not one per task and per department.
+	taskSlab []taskState
+	pairSlab []pairState
+	sentSlab []sentEntry
+
+	// labels number the before:<label> stages in the ledger ("7d"), which entries name by
+	// number, so that an entry holds no pointer for the collector to follow.
+	labels map[string]int32
+}
+
+// labelID is the number of a before stage's label, added with add; -1 if absent. 0 is "".
+func (st *State) labelID(label string, add bool) int32 {
+	if id, ok := st.labels[label]; ok || label == "" {
+		return id
+	}
+	if !add {
+		return -1
+	}
+	if st.labels == nil {
+		st.labels = map[string]int32{}
+	}
+	id := int32(len(st.labels) + 1)
+	st.labels[label] = id
+	return id
 }
 
 type taskState struct {
@@ -89,24 +121,47 @@ type taskState struct {
 
 type pairState struct {
 	department string
-	latest     store.State
-	reported   bool
+	latest     *store.State // nil: never reported
 	snoozed    time.Time
 	sent       []sentEntry // few per pair, so a slice beats a map
 }
 
+// stageKind is a ledger stage, parsed.
+type stageKind uint8
+
+const (
+	kindOther      stageKind = iota // a stage no decision asks about; still a nudge sent
+	kindBefore                      // n: before:<label>
+	kindOverdue                     // n: overdue:<n>; e: overdue
+	kindStale                       // n: stale:<t>:<n>
+	kindStaleOdd                    // n: stale:<t>:<anything else>, counted among stale:<t>:
+	kindUnanswered                  // e: unanswered:<t>
+)
+
+// sentEntry is one ledger key of a pair, parsed: period is the deadline's day number (noDay
+// when the key's period is not a date as periodOf writes it, so it matches nothing), t and n
+// the stage's numbers.
 type sentEntry struct {
 	escalation bool
-	period     string
-	stage      string
-	at         time.Time
+	kind       stageKind
+	period     int32
+	n          int64
+	t          int64
+	label      int32 // before:<label>, its number in State.labels (0: none)
+	at         int64 // when it was sent (nanos), as instant compares it
 }
 
-// NewState indexes the store's latest states, reminder ledger and snoozes.
+const noDay = math.MinInt32
+
+// NewState indexes the store's latest states, reminder ledger and snoozes. It keeps pointers
+// into latest, which the caller leaves as it is.
 func NewState(latest []store.State, ledger map[string]time.Time, snoozes map[string]time.Time) *State {
-	st := &State{tasks: make(map[int]*taskState, len(latest))}
-	for _, s := range latest {
-		st.SetLatest(s)
+	// Each task has a state or a ledger key or more: sized so that the map seldom grows.
+	st := &State{}
+	st.dense = make([]*taskState, 0, len(latest)+len(ledger)/3+len(snoozes)+1)
+	for i := range latest {
+		ps := st.pair(latest[i].Task, latest[i].Department, true)
+		ps.latest = &latest[i]
 	}
 	for key, at := range ledger {
 		st.MarkSent(key, at)
@@ -122,13 +177,17 @@ func NewState(latest []store.State, ledger map[string]time.Time, snoozes map[str
 
 // pair finds (or, with create, adds) a pair's state; nil when absent.
 func (st *State) pair(task int, dept string, create bool) *pairState {
-	ts := st.tasks[task]
+	ts := st.task(task)
 	if ts == nil {
 		if !create {
 			return nil
 		}
-		ts = &taskState{}
-		st.tasks[task] = ts
+		if len(st.taskSlab) == cap(st.taskSlab) {
+			st.taskSlab = make([]taskState, 0, slabSize(st.count))
+		}
+		st.taskSlab = st.taskSlab[:len(st.taskSlab)+1]
+		ts = &st.taskSlab[len(st.taskSlab)-1]
+		st.addTask(task, ts)
 	}
 	for i := range ts.pairs {
 		if ts.pairs[i].department == dept {
@@ -138,14 +197,57 @@ func (st *State) pair(task int, dept string, create bool) *pairState {
 	if !create {
 		return nil
 	}
+	if ts.pairs == nil {
+		// Room for three departments from the shared block; a fourth moves the task's out.
+		if cap(st.pairSlab)-len(st.pairSlab) < 3 {
+			st.pairSlab = make([]pairState, 0, 3*slabSize(st.count))
+		}
+		n := len(st.pairSlab)
+		st.pairSlab = st.pairSlab[:n+3]
+		ts.pairs = st.pairSlab[n : n : n+3]
+	}
 	ts.pairs = append(ts.pairs, pairState{department: dept})
 	return &ts.pairs[len(ts.pairs)-1]
 }
 
+// task is a task's state, nil if none.
+func (st *State) task(id int) *taskState {
+	if uint(id) < uint(len(st.dense)) {
+		if ts := st.dense[id]; ts != nil {
+			return ts
+		}
+	}
+	if len(st.tasks) == 0 {
+		return nil
+	}
+	return st.tasks[id]
+}
+
+// addTask indexes a new task's state: by id in dense while ids stay within about twice the
+// tasks expected (so that a stray large id does not make a huge array), else in the map. A
+// task stays where it was put.
+func (st *State) addTask(id int, ts *taskState) {
+	st.count++
+	if id >= 0 && id <= 2*max(st.count, cap(st.dense))+1024 {
+		if id >= len(st.dense) {
+			st.dense = slices.Grow(st.dense, id+1-len(st.dense))[:id+1]
+		}
+		st.dense[id] = ts
+		return
+	}
+	if st.tasks == nil {
+		st.tasks = map[int]*taskState{}
+	}
+	st.tasks[id] = ts
+}
+
+// slabSize is the next block of an index that holds n entries: it grows with the index, from
+// a few entries for a test's plan to thousands for a province's.
+func slabSize(n int) int { return min(max(n/2, 8), 8192) }
+
 // SetLatest records a department's latest state on a task, as a new update would.
 func (st *State) SetLatest(s store.State) {
-	ps := st.pair(s.Task, s.Department, true)
-	ps.latest, ps.reported = s, true
+	st.pair(s.Task, s.Department, true).latest = &s
 }
 
 // SetBound tells the policy which departments have a chat (a chat id not 0). Before it is
@@ -170,20 +272,106 @@ func (st *State) MarkSent(key string, at time.Time) {
 		st.told[key] = true
 		return
 	}
-	parts := strings.SplitN(key, "|", 5)
-	if len(parts) == 5 && (parts[0] == "n" || parts[0] == "e") {
-		if id, err := strconv.Atoi(parts[1]); err == nil {
-			ps := st.pair(id, parts[2], true)
-			ps.sent = append(ps.sent, sentEntry{escalation: parts[0] == "e", period: parts[3], stage: parts[4], at: at})
-		}
+	kind, rest, ok1 := strings.Cut(key, "|")
+	task, rest, ok2 := strings.Cut(rest, "|")
+	dept, rest, ok3 := strings.Cut(rest, "|")
+	period, stage, ok4 := strings.Cut(rest, "|")
+	if !ok1 || !ok2 || !ok3 || !ok4 || (kind != "n" && kind != "e") {
+		return
 	}
+	id, err := strconv.Atoi(task)
+	if err != nil {
+		return
+	}
+	ps := st.pair(id, dept, true)
+	if ps.sent == nil {
+		// Room for two entries from the shared block: a third moves the pair's out.
+		if cap(st.sentSlab)-len(st.sentSlab) < 2 {
+			st.sentSlab = make([]sentEntry, 0, 2*slabSize(st.count))
+		}
+		n := len(st.sentSlab)
+		st.sentSlab = st.sentSlab[:n+2]
+		ps.sent = st.sentSlab[n : n : n+2]
+	}
+	ps.sent = append(ps.sent, st.parseEntry(kind == "e", period, stage, at))
 }
 
-// wasSent looks through one pair's ledger entries. The stage comes as bytes, so that the
-// policy can build it in a buffer and look it up without allocating.
-func wasSent(entries []sentEntry, escalation bool, period string, stage []byte) bool {
-	for _, e := range entries {
-		if e.escalation == escalation && e.period == period && e.stage == string(stage) {
+// parseEntry reads a pair's ledger key's period and stage. A number is taken only as the
+// policy writes it (canonical decimal), so that an entry matches exactly the keys it matched
+// as a string.
+func (st *State) parseEntry(escalation bool, period, stage string, at time.Time) sentEntry {
+	e := sentEntry{escalation: escalation, period: parseDay(period), at: instant(at)}
+	if escalation {
+		switch {
+		case stage == "overdue":
+			e.kind = kindOverdue
+		case strings.HasPrefix(stage, "unanswered:"):
+			if t, ok := canonicalInt(stage[len("unanswered:"):]); ok {
+				e.kind, e.t = kindUnanswered, t
+			}
+		}
+		return e
+	}
+	switch {
+	case strings.HasPrefix(stage, "before:"):
+		e.kind, e.label = kindBefore, st.labelID(stage[len("before:"):], true)
+	case strings.HasPrefix(stage, "overdue:"):
+		if n, ok := canonicalInt(stage[len("overdue:"):]); ok {
+			e.kind, e.n = kindOverdue, n
+		}
+	case strings.HasPrefix(stage, "stale:"):
+		ts, ns, found := strings.Cut(stage[len("stale:"):], ":")
+		t, ok := canonicalInt(ts)
+		if !found || !ok {
+			break
+		}
+		e.kind, e.t = kindStaleOdd, t
+		if n, ok := canonicalInt(ns); ok {
+			e.kind, e.n = kindStale, n
+		}
+	}
+	return e
+}
+
+// canonicalInt parses s if strconv.AppendInt would write it so.
+func canonicalInt(s string) (int64, bool) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	var buf [20]byte
+	return n, string(strconv.AppendInt(buf[:0], n, 10)) == s
+}
+
+// parseDay is the day number of a period as periodOf writes it, noDay for anything else.
+func parseDay(s string) int32 {
+	if len(s) < len("0-01-01") || s[len(s)-6] != '-' || s[len(s)-3] != '-' {
+		return noDay
+	}
+	y, ok := canonicalInt(s[:len(s)-6])
+	m, d := twoDigits(s[len(s)-5:]), twoDigits(s[len(s)-2:])
+	if !ok || m < 0 || d < 0 || y < -1_000_000 || y > 1_000_000 {
+		return noDay
+	}
+	t := time.Date(int(y), time.Month(m), d, 0, 0, 0, 0, time.UTC)
+	if ty, tm, td := t.Date(); ty != int(y) || int(tm) != m || td != d {
+		return noDay // "2026-02-30" is no date periodOf writes
+	}
+	return int32(t.Unix() / 86400)
+}
+
+func twoDigits(s string) int {
+	if s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9' {
+		return -1
+	}
+	return int(s[0]-'0')*10 + int(s[1]-'0')
+}
+
+// wasSent looks through one pair's ledger entries for a stage of a period.
+func wasSent(entries []sentEntry, escalation bool, kind stageKind, period int32, n, t int64, label int32) bool {
+	for i := range entries {
+		e := &entries[i]
+		if e.escalation == escalation && e.kind == kind && e.period == period && e.n == n && e.t == t && e.label == label {
 			return true
 		}
 	}
@@ -191,21 +379,34 @@ func wasSent(entries []sentEntry, escalation bool, period string, stage []byte) 
 }
 
 // lastNudge is when a pair was last nudged, zero if never.
-func lastNudge(entries []sentEntry) time.Time {
-	var last time.Time
-	for _, e := range entries {
-		if !e.escalation && e.at.After(last) {
+func lastNudge(entries []sentEntry) int64 {
+	last := never
+	for i := range entries {
+		if e := &entries[i]; !e.escalation && e.at > last {
 			last = e.at
 		}
 	}
 	return last
 }
 
-// countPrefix counts a pair's nudges in a period whose stage starts with prefix.
-func countPrefix(entries []sentEntry, period string, prefix []byte) int {
+// never is the zero time as an instant: before every other.
+const never int64 = math.MinInt64
+
+// instant is t in nanoseconds since 1970, never for the zero time, so that the ledger's
+// times compare as integers (time.Time.After, for the years a ledger holds: 1678–2262).
+func instant(t time.Time) int64 {
+	if t.IsZero() {
+		return never
+	}
+	return t.UnixNano()
+}
+
+// countStale counts a pair's requests for an update since t in a period (stale:<t>:…).
+func countStale(entries []sentEntry, period int32, t int64) int {
 	n := 0
-	for _, e := range entries {
-		if !e.escalation && e.period == period && strings.HasPrefix(e.stage, string(prefix)) {
+	for i := range entries {
+		e := &entries[i]
+		if !e.escalation && e.period == period && (e.kind == kindStale || e.kind == kindStaleOdd) && e.t == t {
 			n++
 		}
 	}
@@ -213,10 +414,10 @@ func countPrefix(entries []sentEntry, period string, prefix []byte) int {
 }
 
 // nudgesSince counts the nudges among a pair's entries sent after t, in any period.
-func nudgesSince(entries []sentEntry, t time.Time) int {
+func nudgesSince(entries []sentEntry, t int64) int {
 	n := 0
-	for _, e := range entries {
-		if !e.escalation && e.at.After(t) {
+	for i := range entries {
+		if e := &entries[i]; !e.escalation && e.at > t {
 			n++
 		}
 	}
@@ -261,15 +462,30 @@ type period struct {
 	start, deadline time.Time
 	prev            time.Time // the previous deadline of a recurring task, else zero
 	key             string    // the deadline's date, which keys the ledger
+	day             int32     // the deadline's day number, as the ledger's entries are parsed
+	y               int       // and the deadline's date
+	m               time.Month
+	d               int
 	daysLeft        int
 	overdue         bool
+	expected        int   // percent of the span elapsed, -1 without a start; unknown: not worked out yet
+	overdueN        int64 // the overdue reminder due, worked out by the first pair that asks
 }
+
+const unknown = -2
 
 // periodOf returns the task's period that now falls in: for a recurring task (yearly, or a
 // standing task reviewed every so many days) the first deadline not yet passed (or the last
 // one, once until has passed). today is now's day number in loc
 // (dayNumber), worked out once per tick rather than once per task.
 func periodOf(t *config.Task, now time.Time, loc *time.Location, today int) period {
+	p := periodAt(t, now, loc, today)
+	p.key = string(appendDate(nil, p.y, p.m, p.d))
+	return p
+}
+
+// periodAt is periodOf without the key, which a tick builds only for a task with something due.
+func periodAt(t *config.Task, now time.Time, loc *time.Location, today int) period {
 	p := period{start: t.Start, deadline: t.Deadline}
 	if t.Recurrence == "yearly" || t.Every > 0 {
 		days := int(t.Every / (24 * time.Hour))
@@ -286,13 +502,31 @@ func periodOf(t *config.Task, now time.Time, loc *time.Location, today int) peri
 		}
 	}
 	y, m, d := p.deadline.In(loc).Date()
-	var buf [10]byte
-	b := strconv.AppendInt(buf[:0], int64(y), 10)
-	b = append(b, '-', byte('0'+m/10), byte('0'+m%10), '-', byte('0'+d/10), byte('0'+d%10))
-	p.key = string(b)
-	p.daysLeft = civilDay(y, m, d) - today
+	p.y, p.m, p.d = y, m, d
+	p.day = int32(civilDay(y, m, d))
+	p.daysLeft = int(p.day) - today
 	p.overdue = now.After(p.deadline)
+	p.expected = unknown
 	return p
+}
+
+// expectedAt is the percent of the period's span elapsed at now (序时进度), -1 without a start:
+// worked out by the first pair of a task that needs it.
+func (p *period) expectedAt(now time.Time) int {
+	if p.expected == unknown {
+		p.expected = -1
+		if !p.start.IsZero() && p.deadline.After(p.start) {
+			elapsed := float64(now.Sub(p.start)) / float64(p.deadline.Sub(p.start))
+			p.expected = int(min(max(elapsed, 0), 1)*100 + 0.5)
+		}
+	}
+	return p.expected
+}
+
+// appendDate writes a date as the ledger's period: "2026-12-31".
+func appendDate(b []byte, y int, m time.Month, d int) []byte {
+	b = strconv.AppendInt(b, int64(y), 10)
+	return append(b, '-', byte('0'+m/10), byte('0'+m%10), '-', byte('0'+d/10), byte('0'+d%10))
 }
 
 // endOfDay is the last instant of t's day in loc, as config reads a deadline date.
@@ -308,8 +542,22 @@ func dayNumber(t time.Time, loc *time.Location) int {
 	return civilDay(y, m, d)
 }
 
+// civilDay is the number of days from 1970-01-01 to y-m-d (proleptic Gregorian), as
+// time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix()/86400 is for a valid date, by integer
+// arithmetic (H. Hinnant's days_from_civil): a tick works it out for every task.
 func civilDay(y int, m time.Month, d int) int {
-	return int(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (int(m) + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
 }
 
 // Assess is where dept stands on task at now. Done means done for the current period: a
@@ -319,16 +567,23 @@ func Assess(task *config.Task, dept string, st *State, s Settings, now time.Time
 }
 
 // assess is Assess with the task's period worked out and the pair's state looked up (nil: the
-// store knows nothing of it), as Decide calls it for every pair of the plan.
+// store knows nothing of it).
 func assess(ps *pairState, per period, s Settings, now time.Time) Assessment {
+	var a Assessment
+	assessInto(&a, ps, &per, &s, now)
+	return a
+}
+
+// assessInto is assess writing into a, as a tick does for every pair with something due.
+func assessInto(a *Assessment, ps *pairState, per *period, s *Settings, now time.Time) {
 	if ps == nil {
 		ps = &noState
 	}
-	a := Assessment{
+	*a = Assessment{
 		Start: per.start, Deadline: per.deadline, Period: per.key, DaysLeft: per.daysLeft, Overdue: per.overdue,
 		Expected: -1, Reported: -1, Status: store.StatusNotStarted,
 	}
-	if latest := ps.latest; ps.reported {
+	if latest := ps.latest; latest != nil {
 		a.HasReported = true
 		a.LastReport = latest.Last.At
 		a.LastText, a.LastReporter = latest.Last.Text, latest.Last.UserName
@@ -344,15 +599,14 @@ func assess(ps *pairState, per period, s Settings, now time.Time) Assessment {
 	a.Done = a.Status == store.StatusDone
 	if a.Done {
 		a.Reported = 100
-		return a
+		return
 	}
 	if ps.snoozed.After(now) {
 		a.SnoozedUntil = ps.snoozed
 	}
-	a.Unanswered = nudgesSince(ps.sent, a.LastReport)
-	if !per.start.IsZero() && per.deadline.After(per.start) {
-		elapsed := float64(now.Sub(per.start)) / float64(per.deadline.Sub(per.start))
-		a.Expected = int(min(max(elapsed, 0), 1)*100 + 0.5)
+	a.Unanswered = nudgesSince(ps.sent, instant(a.LastReport))
+	if expected := per.expectedAt(now); expected >= 0 {
+		a.Expected = expected
 		reported := a.Reported
 		if reported < 0 && a.Status == store.StatusNotStarted {
 			reported = 0 // nothing reported is nothing done; in progress without a figure is not judged
@@ -367,12 +621,11 @@ func assess(ps *pairState, per period, s Settings, now time.Time) Assessment {
 	case within(a, now, s.WarnBefore):
 		a.Color = Blue
 	}
-	return a
 }
 
 // within reports whether the deadline is no further than span away. A span of whole days
 // counts calendar days, as people do: "7d" holds from the day that shows 剩余 7 天.
-func within(a Assessment, now time.Time, span time.Duration) bool {
+func within(a *Assessment, now time.Time, span time.Duration) bool {
 	const day = 24 * time.Hour
 	if span%day == 0 {
 		return a.DaysLeft <= int(span/day)
@@ -440,13 +693,57 @@ type Unbound struct {
 // counted in Unbound, whose Key is set when they hold overdue items and the supervisors have
 // not been told these numbers yet.
 func Decide(plan *config.Plan, st *State, s Settings, now time.Time) Decision {
-	var d Decision
-	var held Decision    // what unbound departments would get: counted, then dropped
+	var nudges chunks[Due]
+	var escalations chunks[Escalation]
+	var assessments slab[Assessment]
+	u := walk(plan, st, s, now, assessments.next, func(it *planned) {
+		a := it.assessment // one per pair, shared by its nudge and escalations
+		if it.nudged {
+			d := it.nudge
+			d.Assessment = a
+			nudges.add(d)
+		}
+		for _, e := range it.escalations[:it.escalated] {
+			e.Assessment = a
+			escalations.add(e)
+		}
+	})
+	return Decision{Nudges: nudges.slice(), Escalations: escalations.slice(), Unbound: u}
+}
+
+// planned is what one pair of a bound department is due on a tick, as walk hands it over:
+// it is walk's own and reused for the next pair, so a consumer copies what it keeps; its
+// assessment is the consumer's (walk's slot), or walk's own if the consumer gave none.
+type planned struct {
+	nudged      bool
+	nudge       Due
+	escalated   int
+	escalations [2]Escalation
+	assessment  *Assessment
+}
+
+// walk is the policy streamed: it decides every pair of the plan and calls emit for each pair
+// of a bound department with something due, in plan order, building ledger keys only for
+// those; the plan's reminders are never all held at once. slot, if not nil, gives the
+// assessment of each such pair a place of the consumer's, so that one who keeps it does not
+// copy it. What the unbound departments hold is summed up in the result.
+func walk(plan *config.Plan, st *State, s Settings, now time.Time, slot func() *Assessment, emit func(*planned)) Unbound {
+	w := walker{s: s, now: now, staleSince: now.Add(-s.StaleAfter), slot: slot, emit: emit, before: make([]beforeStage, len(s.RemindBefore))}
+	w.staleSinceAt = instant(w.staleSince)
+	for i, span := range s.RemindBefore {
+		label := config.Duration(span).String()
+		w.before[i] = beforeStage{span: span, days: -1, label: label, labelID: st.labelID(label, false)}
+		if span%(24*time.Hour) == 0 {
+			w.before[i].days = int(span / (24 * time.Hour))
+		}
+	}
+	var u Unbound
 	var unbound []string // departments without a chat that hold open items; few
 	today := dayNumber(now, s.Location)
 	for _, task := range plan.Tasks {
-		per := periodOf(task, now, s.Location, today)
-		ts := st.tasks[task.ID]
+		per := periodAt(task, now, s.Location, today)
+		w.periodKey = ""
+		ts := st.task(task.ID)
 		for _, dept := range task.Responsible {
 			var ps *pairState
 			if ts != nil {
@@ -458,10 +755,10 @@ func Decide(plan *config.Plan, st *State, s Settings, now time.Time) Decision {
 				}
 			}
 			if st.bound == nil || st.bound[dept] {
-				decidePair(&d, task, per, dept, ps, s, now)
+				w.pair(task, &per, dept, ps, true)
 				continue
 			}
-			open, overdue := decidePair(&held, task, per, dept, ps, s, now)
+			open, overdue, nudged := w.pair(task, &per, dept, ps, false)
 			if !open {
 				continue
 			}
@@ -469,115 +766,185 @@ func Decide(plan *config.Plan, st *State, s Settings, now time.Time) Decision {
 				unbound = append(unbound, dept)
 			}
 			if overdue {
-				d.Unbound.Overdue++
+				u.Overdue++
 			}
-			d.Unbound.Held += len(held.Nudges)
-			held.Nudges, held.Escalations = held.Nudges[:0], held.Escalations[:0]
+			if nudged {
+				u.Held++
+			}
 		}
 	}
-	d.Unbound.Departments = len(unbound)
-	if d.Unbound.Overdue > 0 {
-		if key := unboundKey(d.Unbound.Departments, d.Unbound.Overdue); !st.told[key] {
-			d.Unbound.Key = key
+	u.Departments = len(unbound)
+	if u.Overdue > 0 {
+		if key := unboundKey(u.Departments, u.Overdue); !st.told[key] {
+			u.Key = key
 		}
 	}
-	return d
+	return u
+}
+
+type beforeStage struct {
+	span    time.Duration
+	days    int // span in whole days, -1 if it is not
+	label   string
+	labelID int32 // in the state's labels; -1 if no entry has it
+}
+
+// walker holds what a tick works out once: the settings' stages, the current task's period
+// key, the buffers keys are built in.
+type walker struct {
+	s            Settings
+	now          time.Time
+	staleSince   time.Time // now - stale_after: silence since before it is stale
+	staleSinceAt int64     // and as an instant
+	slot         func() *Assessment
+	emit         func(*planned)
+	before       []beforeStage
+	periodKey    string
+	mid          []byte // a pair's keys' common middle
+	midTask      *config.Task
+	midLen       int // of mid's "|<task>|" part, for midTask
+	keys         keyArena
+	item         planned
+	a            Assessment
 }
 
 // noState is a pair the store knows nothing of.
 var noState pairState
 
-// decidePair adds what one pair is due to d; open and overdue say where the pair stands.
-func decidePair(d *Decision, task *config.Task, per period, dept string, ps *pairState, s Settings, now time.Time) (open, overdue bool) {
-	p := Pair{task.ID, dept}
-	a := assess(ps, per, s, now)
-	if a.Done {
-		return false, false
+// pair decides one pair, and emits what it is due when send is set; open, overdue and
+// nudged say where it stands. It follows assess, working out only what the decision needs:
+// the whole assessment is made for a pair with something due.
+func (w *walker) pair(task *config.Task, per *period, dept string, ps *pairState, send bool) (open, overdue, nudged bool) {
+	if ps == nil {
+		ps = &noState
 	}
-	open, overdue = true, a.Overdue
-	var heap *Assessment // one copy on the heap, made only for a pair with something due
-	shared := func() *Assessment {
-		if heap == nil {
-			heap = new(Assessment)
-			*heap = a
-		}
-		return heap
-	}
-	var entries []sentEntry
-	if ps != nil {
-		entries = ps.sent
-	}
-	var buf [48]byte // stage names are built here, so that checking the ledger allocates nothing
-	due := func(stage Stage, label string) {
-		d.Nudges = append(d.Nudges, Due{Pair: p, Task: task, Stage: stage, Label: label, Key: nudgeKey(p, a.Period, string(stage)+":"+label), Assessment: shared()})
-	}
-	escalate := func(kind string, stage []byte) {
-		if !wasSent(entries, true, a.Period, stage) {
-			d.Escalations = append(d.Escalations, Escalation{Pair: p, Task: task, Kind: kind, Key: escalationKey(p, a.Period, string(stage)), Assessment: shared()})
+	s, now := &w.s, w.now
+	var lastReport time.Time
+	status := store.StatusNotStarted
+	if l := ps.latest; l != nil {
+		lastReport = l.Last.At
+		if per.prev.IsZero() || l.StatusAt.After(per.prev) {
+			status = l.Status
 		}
 	}
-	if a.Overdue {
-		escalate("overdue", append(buf[:0], "overdue"...)) // even when snoozed: the supervisors must know
+	if status == store.StatusDone {
+		return false, false, false
 	}
-	if !a.SnoozedUntil.IsZero() {
-		return
+	open, overdue = true, per.overdue
+	entries := ps.sent
+	var (
+		escOverdue, escUnanswered bool
+		unansweredSince           int64
+		stage                     Stage
+		n, t                      int64
+		before                    *beforeStage
+	)
+	if overdue && !wasSent(entries, true, kindOverdue, per.day, 0, 0, 0) {
+		escOverdue = true // even when snoozed: the supervisors must know
 	}
-	if a.Unanswered >= s.EscalateAfter {
-		stage := append(buf[:0], "unanswered:"...)
-		if !a.LastReport.IsZero() {
-			stage = strconv.AppendInt(stage, a.LastReport.Unix(), 10)
-		} else {
-			stage = append(stage, '0')
+	if !ps.snoozed.After(now) {
+		if nudgesSince(entries, instant(lastReport)) >= s.EscalateAfter {
+			if !lastReport.IsZero() {
+				unansweredSince = lastReport.Unix()
+			}
+			escUnanswered = !wasSent(entries, true, kindUnanswered, per.day, 0, unansweredSince, 0)
 		}
-		escalate("unanswered", stage)
+		stage, n, t, before = w.nudge(per, entries, lastReport)
+	}
+	nudged = stage != ""
+	if !send || (!nudged && !escOverdue && !escUnanswered) {
+		return open, overdue, nudged
 	}
 
-	if a.Overdue {
-		n := int64(now.Sub(a.Deadline)/s.OverdueEvery) + 1
-		stage := strconv.AppendInt(append(buf[:0], "overdue:"...), n, 10)
-		if !wasSent(entries, false, a.Period, stage) {
-			due(StageOverdue, strconv.FormatInt(n, 10))
-		}
-		return // an overdue reminder already asks for an update
+	// Something is due: the whole assessment, and the keys.
+	it := &w.item
+	it.nudged, it.escalated, it.assessment = false, 0, &w.a
+	if w.slot != nil {
+		it.assessment = w.slot()
 	}
-	for i := len(s.RemindBefore) - 1; i >= 0; i-- { // shortest first: the latest stage passed
-		if !within(a, now, s.RemindBefore[i]) {
-			continue
+	if w.periodKey == "" {
+		w.periodKey = w.keys.date(per.y, per.m, per.d)
+		per.key = w.periodKey
+	}
+	assessInto(it.assessment, ps, per, &w.s, now)
+	p := Pair{task.ID, dept}
+	// The keys' common middle, "|<task>|<department>|<period>|", once per pair.
+	if w.midTask != task {
+		w.mid = strconv.AppendInt(append(w.mid[:0], '|'), int64(task.ID), 10)
+		w.mid = append(w.mid, '|')
+		w.midTask, w.midLen = task, len(w.mid)
+	}
+	mid := append(append(append(append(w.mid[:w.midLen], dept...), '|'), w.periodKey...), '|')
+	w.mid = mid
+	if escOverdue {
+		key, _ := w.keys.key('e', mid, "overdue", "", 0, false, 0, false)
+		it.escalations[it.escalated] = Escalation{Pair: p, Task: task, Kind: "overdue", Key: key}
+		it.escalated++
+	}
+	if escUnanswered {
+		key, _ := w.keys.key('e', mid, "unanswered:", "", unansweredSince, true, 0, false)
+		it.escalations[it.escalated] = Escalation{Pair: p, Task: task, Kind: "unanswered", Key: key}
+		it.escalated++
+	}
+	if nudged {
+		var key string
+		var label int // where the label starts in the key
+		switch stage {
+		case StageBefore:
+			key, label = w.keys.key('n', mid, "before:", before.label, 0, false, 0, false)
+		case StageOverdue:
+			key, label = w.keys.key('n', mid, "overdue:", "", n, true, 0, false)
+		case StageStale:
+			key, label = w.keys.key('n', mid, "stale:", "", t, true, n, true)
 		}
-		label := config.Duration(s.RemindBefore[i]).String()
-		if !wasSent(entries, false, a.Period, append(append(buf[:0], "before:"...), label...)) {
-			due(StageBefore, label)
-			return
+		it.nudged, it.nudge = true, Due{Pair: p, Task: task, Stage: stage, Label: key[label:], Key: key}
+	}
+	w.emit(it)
+	return open, overdue, nudged
+}
+
+// nudge is the nudge a pair not done and not snoozed is due, if any: its stage ("" for none),
+// the overdue reminder's number or the update request's (n) and its silence's start (t), the
+// before stage.
+func (w *walker) nudge(per *period, entries []sentEntry, lastReport time.Time) (stage Stage, n, t int64, before *beforeStage) {
+	s, now := &w.s, w.now
+	if per.overdue {
+		if per.overdueN == 0 { // once per task
+			per.overdueN = int64(now.Sub(per.deadline)/s.OverdueEvery) + 1
+		}
+		n = per.overdueN
+		if !wasSent(entries, false, kindOverdue, per.day, n, 0, 0) {
+			return StageOverdue, n, 0, nil
+		}
+		return "", 0, 0, nil // an overdue reminder already asks for an update
+	}
+	for i := len(w.before) - 1; i >= 0; i-- { // shortest first: the latest stage passed
+		b := &w.before[i]
+		if b.days >= 0 && per.daysLeft > b.days || b.days < 0 && per.deadline.Sub(now) > b.span {
+			continue // not within this stage (within, on the period)
+		}
+		if !wasSent(entries, false, kindBefore, per.day, 0, 0, b.labelID) {
+			return StageBefore, 0, 0, b
 		}
 		break // that stage went out; the earlier, longer ones are past
 	}
-	base := a.LastReport // silence counts from the last report, or the period's start
-	if a.Start.After(base) {
-		base = a.Start
+	base := lastReport // silence counts from the last report, or the period's start
+	if per.start.After(base) {
+		base = per.start
 	}
-	if base.IsZero() || s.StaleAfter <= 0 || now.Sub(base) < s.StaleAfter {
-		return
+	if base.IsZero() || s.StaleAfter <= 0 || base.After(w.staleSince) {
+		return "", 0, 0, nil
 	}
 	// Any nudge asks for an update: ask again only stale_after after the last one.
-	if last := lastNudge(entries); !last.IsZero() && now.Sub(last) < s.StaleAfter {
-		return
+	if last := lastNudge(entries); last != never && last > w.staleSinceAt {
+		return "", 0, 0, nil
 	}
-	stage := append(buf[:0], "stale:"...)
-	stage = strconv.AppendInt(stage, base.Unix(), 10)
-	stage = append(stage, ':')
-	stage = strconv.AppendInt(stage, int64(countPrefix(entries, a.Period, stage)+1), 10)
-	if !wasSent(entries, false, a.Period, stage) {
-		due(StageStale, string(stage[len("stale:"):]))
+	t = base.Unix()
+	n = int64(countStale(entries, per.day, t) + 1)
+	if !wasSent(entries, false, kindStale, per.day, n, t, 0) {
+		return StageStale, n, t, nil
 	}
-	return
-}
-
-func nudgeKey(p Pair, period, stage string) string {
-	return "n|" + strconv.Itoa(p.Task) + "|" + p.Department + "|" + period + "|" + stage
-}
-
-func escalationKey(p Pair, period, stage string) string {
-	return "e|" + strconv.Itoa(p.Task) + "|" + p.Department + "|" + period + "|" + stage
+	return "", 0, 0, nil
 }
 
 // unboundKey is the ledger key of the line summing up departments without a chat: one per
