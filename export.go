@@ -66,20 +66,34 @@ func cmdExport(ctx context.Context, env *cliEnv, args []string) error {
 	if *format == "xlsx" {
 		return exportXLSX(ctx, s, c, p, now, *out)
 	}
-	snap, err := record.Collect(ctx, s, c, p, *all, now)
-	if err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	write := func(w io.Writer) error {
-		if *format == "csv" {
-			return record.WriteCSV(w, snap.Rows, c, *all)
-		}
-		return record.WriteJSON(w, snap.Tasks, c)
-	}
+	write := func(w io.Writer) error { return exportText(ctx, w, s, c, p, *format, *all, now) }
 	if *out != "" {
 		return writeFileAtomic(*out, write)
 	}
-	return write(env.stdout)
+	if err := write(env.stdout); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	return nil
+}
+
+// exportText writes the record in format (json or csv) to w. With all it streams, a task's
+// updates read and written before the next task's, so that memory stays flat however long
+// the record grows; without, it holds one update per department, and collects.
+func exportText(ctx context.Context, w io.Writer, s record.Reader, c *config.Config, p *config.Plan, format string, all bool, now time.Time) error {
+	switch {
+	case all && format == "csv":
+		return record.StreamCSV(ctx, w, s, c, p, now)
+	case all:
+		return record.StreamJSON(ctx, w, s, c, p, now)
+	}
+	snap, err := record.Collect(ctx, s, c, p, false, now)
+	if err != nil {
+		return err
+	}
+	if format == "csv" {
+		return record.WriteCSV(w, snap.Rows, c, all)
+	}
+	return record.WriteJSON(w, snap.Tasks, c)
 }
 
 // exportFiles is `duban export -files DIR`: every file attached to the record, fetched from

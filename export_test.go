@@ -752,3 +752,84 @@ func TestCSVCell(t *testing.T) {
 		}
 	}
 }
+
+// TestExportAllStreamsTheCollectedRecord: `duban export -all`, which streams task by task, is
+// byte for byte the record collected whole and written (record.Collect with all, then
+// WriteJSON or WriteCSV, which the export did before it streamed), on both stores, for a
+// record with yearly tasks, tasks the plan no longer has, a department the plan does not
+// name on its task, files and every update kind of text.
+func TestExportAllStreamsTheCollectedRecord(t *testing.T) {
+	doc := &store.Attachment{Kind: "document", FileID: "BQACAgUAAxkBAAIB", FileUniqueID: "AgADbw8AAphYEVU",
+		FileName: "用地指标批复.pdf", MimeType: "application/pdf", Size: 48213}
+	photo := &store.Attachment{Kind: "photo", FileID: "AgACAgUAAxkBAAIC", FileUniqueID: "AQADxbwxG5hYEVV-", Size: 9120}
+	texts := append([]string{"进行中 60%，\"方案\"已报, 含逗号", "<b>&</b>\n第二行", "完成", "受阻：资金未到位", ""}, formulaTexts...)
+	var ups []store.Update
+	for i, task := range []int{16, 44, 50, 30, 16, 900, 44, 901, 16, 50, 900, 3, 44} {
+		u := attachedUpdate(task, texts[i%len(texts)], nil)
+		u.At = u.At.Add(time.Duration(i) * time.Hour)
+		switch i % 4 {
+		case 1:
+			u.Attachment = doc
+		case 2:
+			u.Attachment = photo
+		case 3:
+			u.Department = "市财政局" // named by none of these tasks
+		}
+		pct := i * 9
+		if i%3 != 0 {
+			u.Percent, u.Status = &pct, store.StatusInProgress
+		}
+		ups = append(ups, u)
+	}
+	for _, st := range storesUnderTest(t) {
+		t.Run(st.name, func(t *testing.T) {
+			path := exportConfig(t, st.url, prefixFor(t, st.url))
+			recordAll(t, path, ups...)
+			c, p, err := config.Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			collected := func(now time.Time) (string, string) {
+				s, err := openStore(context.Background(), c, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+				snap, err := record.Collect(context.Background(), s, c, p, true, now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var j, v bytes.Buffer
+				if err := record.WriteJSON(&j, snap.Tasks, c); err != nil {
+					t.Fatal(err)
+				}
+				if err := record.WriteCSV(&v, snap.Rows, c, true); err != nil {
+					t.Fatal(err)
+				}
+				return j.String(), v.String()
+			}
+			// Days left are counted from now: the export's is between these two.
+			beforeJSON, beforeCSV := collected(time.Now())
+			code, gotJSON, errOut := runCLI(t, "export", "-config", path, "-all")
+			if code != exitOK {
+				t.Fatalf("export: exit %d: %s", code, errOut)
+			}
+			code, gotCSV, errOut := runCLI(t, "export", "-config", path, "-all", "-format", "csv")
+			if code != exitOK {
+				t.Fatalf("export csv: exit %d: %s", code, errOut)
+			}
+			afterJSON, afterCSV := collected(time.Now())
+			for _, want := range []string{`"removed": true`, `"id": 900`, `"id": 901`, `"attachment": {`, `"name": "市财政局"`, `"responsible": false`} {
+				if !strings.Contains(beforeJSON, want) {
+					t.Fatalf("the collected record has no %s: the test records too little", want)
+				}
+			}
+			if gotJSON != beforeJSON && gotJSON != afterJSON {
+				t.Errorf("JSON: got\n%.4000s\nwant\n%.4000s", gotJSON, beforeJSON)
+			}
+			if gotCSV != beforeCSV && gotCSV != afterCSV {
+				t.Errorf("CSV: got\n%.4000s\nwant\n%.4000s", gotCSV, beforeCSV)
+			}
+		})
+	}
+}

@@ -3,7 +3,10 @@
 // from the store in one pass and assessed by the scheduler (scheduler.Assess), so that
 // `duban export`, the web view and the workbook show the same figures. It is also the one way
 // those rows are written: WriteCSV and WriteJSON are the formats README documents for
-// `duban export`, and Workbook turns rows into package workbook's input.
+// `duban export`, and Workbook turns rows into package workbook's input. StreamJSON and
+// StreamCSV write the same bytes for every update without holding them all: one task's
+// chain at a time, so that `duban export -all` needs the same memory for 10,000 updates as
+// for 1,000,000.
 //
 // It imports scheduler, so the scheduler cannot import it, and workbook, so workbook cannot
 // import it either: an update's words with its 📎 file name, which the CSV and the 台账
@@ -13,6 +16,7 @@ package record
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -82,8 +86,68 @@ type Snapshot struct {
 }
 
 // Collect reads the record at now: the latest states, the ledger and the snoozes once each,
-// and with all every task's chain, so that each row's Updates hold every update.
+// and with all every task's chain, so that each row's Updates hold every update. It holds
+// the whole record in memory: an export of every update streams it instead (StreamJSON,
+// StreamCSV).
 func Collect(ctx context.Context, r Reader, c *config.Config, p *config.Plan, all bool, now time.Time) (*Snapshot, error) {
+	snap, err := collect(ctx, r, c, p, all, now)
+	if err != nil {
+		return nil, err
+	}
+	if all {
+		if err := FillUpdates(ctx, r, snap.Rows); err != nil {
+			return nil, err
+		}
+	}
+	return snap, nil
+}
+
+// collect is Collect without reading the chains: each row's Updates hold its latest update
+// alone. With all, the tasks no longer in the plan are there too.
+func collect(ctx context.Context, r Reader, c *config.Config, p *config.Plan, all bool, now time.Time) (*Snapshot, error) {
+	rd, err := read(ctx, r, c, p, all, now)
+	if err != nil {
+		return nil, err
+	}
+	snap := &Snapshot{Ledger: rd.ledger, Tasks: make([]Task, 0, rd.tasks())}
+	starts := make([]int, 0, rd.tasks()) // where each task's rows begin in snap.Rows
+	for i := range rd.tasks() {
+		starts = append(starts, len(snap.Rows))
+		var task Task
+		task, snap.Rows = rd.task(i, snap.Rows)
+		snap.Tasks = append(snap.Tasks, task)
+	}
+	// The rows are sliced for the tasks only now that the slice has stopped growing.
+	for i, start := range starts {
+		end := len(snap.Rows)
+		if i+1 < len(starts) {
+			end = starts[i+1]
+		}
+		snap.Tasks[i].Rows = snap.Rows[start:end:end]
+	}
+	return snap, nil
+}
+
+// reading is the record's latest states, ledger and snoozes as one pass read them, from which
+// each task's rows are assessed when they are wanted: all of them for a Snapshot, one at a
+// time for a stream, which then holds a state per department and task but never every row.
+type reading struct {
+	p        *config.Plan
+	now      time.Time
+	ledger   map[string]time.Time
+	view     *scheduler.State
+	settings scheduler.Settings
+	states   []store.State
+	byKey    map[string]int   // task and department → its index in states
+	others   map[int][]string // task → the departments that reported on it, the plan naming them not
+	// removed are the ids of the tasks with a latest state that the plan no longer has,
+	// ascending; none unless read with all.
+	removed   []int
+	gone      map[int][]int // removed task → its indexes in states
+	notInPlan string
+}
+
+func read(ctx context.Context, r Reader, c *config.Config, p *config.Plan, all bool, now time.Time) (*reading, error) {
 	states, err := r.Latest(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read latest: %w", err)
@@ -96,102 +160,182 @@ func Collect(ctx context.Context, r Reader, c *config.Config, p *config.Plan, al
 	if err != nil {
 		return nil, fmt.Errorf("read snoozes: %w", err)
 	}
-	view, settings := scheduler.NewState(states, ledger, snoozes), scheduler.SettingsFrom(c)
-	byKey := map[string]store.State{}
-	others := map[int][]string{}
-	for _, st := range states {
-		byKey[store.SnoozeKey(st.Task, st.Department)] = st
-		if t, ok := p.Task(st.Task); ok && !slices.Contains(t.Responsible, st.Department) {
-			others[st.Task] = append(others[st.Task], st.Department)
-		}
-	}
-	snap := &Snapshot{Ledger: ledger, Tasks: make([]Task, 0, len(p.Tasks))}
-	starts := make([]int, 0, len(p.Tasks)) // where each task's rows begin in snap.Rows
-	for _, t := range p.Tasks {
-		starts = append(starts, len(snap.Rows))
-		task := Task{Task: t}
-		add := func(name string, responsible bool) {
-			a := scheduler.Assess(t, name, view, settings, now)
-			row := Row{Task: t, Department: name, Lead: t.IsLead(name), Responsible: responsible,
-				Assessment: a, Deadline: a.Deadline, DaysLeft: a.DaysLeft}
-			task.Deadline, task.DaysLeft = a.Deadline, a.DaysLeft
-			if responsible {
-				row.Color = a.Color
+	rd := &reading{p: p, now: now, ledger: ledger, view: scheduler.NewState(states, ledger, snoozes), settings: scheduler.SettingsFrom(c),
+		states: states, byKey: make(map[string]int, len(states)), others: map[int][]string{}, gone: map[int][]int{},
+		notInPlan: i18n.For(c.Language).NotInPlan}
+	for i, st := range states {
+		rd.byKey[store.SnoozeKey(st.Task, st.Department)] = i
+		t, ok := p.Task(st.Task)
+		switch {
+		case ok && !slices.Contains(t.Responsible, st.Department):
+			rd.others[st.Task] = append(rd.others[st.Task], st.Department)
+		case !ok && all:
+			if _, seen := rd.gone[st.Task]; !seen {
+				rd.removed = append(rd.removed, st.Task)
 			}
-			if st, ok := byKey[store.SnoozeKey(t.ID, name)]; ok {
-				row.State = st
-				row.Updates = []store.Update{st.Last}
-			} else {
-				row.State = store.State{Task: t.ID, Department: name, Status: store.StatusNotStarted}
-			}
-			snap.Rows = append(snap.Rows, row)
-		}
-		// The first listed department leads, so the plan's order puts the leads first
-		// already; the sort keeps that true of a plan built by hand.
-		rank := func(name string) int {
-			if t.IsLead(name) {
-				return 0
-			}
-			return 1
-		}
-		resp := slices.Clone(t.Responsible)
-		slices.SortStableFunc(resp, func(a, b string) int { return cmp.Compare(rank(a), rank(b)) })
-		for _, name := range resp {
-			add(name, true)
-		}
-		for _, name := range others[t.ID] {
-			add(name, false)
-		}
-		snap.Tasks = append(snap.Tasks, task)
-	}
-	if all {
-		starts = removed(snap, starts, states, p, i18n.For(c.Language))
-	}
-	// The rows are sliced for the tasks only now that the slice has stopped growing.
-	for i, start := range starts {
-		end := len(snap.Rows)
-		if i+1 < len(starts) {
-			end = starts[i+1]
-		}
-		snap.Tasks[i].Rows = snap.Rows[start:end:end]
-	}
-	if all {
-		if err := FillUpdates(ctx, r, snap.Rows); err != nil {
-			return nil, err
+			rd.gone[st.Task] = append(rd.gone[st.Task], i)
 		}
 	}
-	return snap, nil
+	slices.Sort(rd.removed)
+	return rd, nil
 }
 
-// removed adds to snap the tasks with a latest state that the plan no longer has, so that an
-// export with every update keeps what was recorded on them.
-// It returns starts with where each added task's rows begin.
-func removed(snap *Snapshot, starts []int, states []store.State, p *config.Plan, texts *i18n.Texts) []int {
-	gone := map[int][]store.State{}
-	for _, st := range states {
-		if _, ok := p.Task(st.Task); !ok {
-			gone[st.Task] = append(gone[st.Task], st)
+// tasks is how many tasks there are: the plan's, then the removed.
+func (rd *reading) tasks() int { return len(rd.p.Tasks) + len(rd.removed) }
+
+// id is the id of task i.
+func (rd *reading) id(i int) int {
+	if i < len(rd.p.Tasks) {
+		return rd.p.Tasks[i].ID
+	}
+	return rd.removed[i-len(rd.p.Tasks)]
+}
+
+// task assesses task i (see Snapshot.Rows), appending its rows to rows; the Task it returns
+// has no Rows: they are the ones appended.
+func (rd *reading) task(i int, rows []Row) (Task, []Row) {
+	if i >= len(rd.p.Tasks) {
+		return rd.removedTask(rd.removed[i-len(rd.p.Tasks)], rows)
+	}
+	t := rd.p.Tasks[i]
+	task := Task{Task: t}
+	add := func(name string, responsible bool) {
+		a := scheduler.Assess(t, name, rd.view, rd.settings, rd.now)
+		row := Row{Task: t, Department: name, Lead: t.IsLead(name), Responsible: responsible,
+			Assessment: a, Deadline: a.Deadline, DaysLeft: a.DaysLeft}
+		task.Deadline, task.DaysLeft = a.Deadline, a.DaysLeft
+		if responsible {
+			row.Color = a.Color
+		}
+		if k, ok := rd.byKey[store.SnoozeKey(t.ID, name)]; ok {
+			row.State = rd.states[k]
+			row.Updates = []store.Update{row.State.Last}
+		} else {
+			row.State = store.State{Task: t.ID, Department: name, Status: store.StatusNotStarted}
+		}
+		rows = append(rows, row)
+	}
+	// The first listed department leads, so the plan's order puts the leads first
+	// already; the sort keeps that true of a plan built by hand.
+	rank := func(name string) int {
+		if t.IsLead(name) {
+			return 0
+		}
+		return 1
+	}
+	resp := slices.Clone(t.Responsible)
+	slices.SortStableFunc(resp, func(a, b string) int { return cmp.Compare(rank(a), rank(b)) })
+	for _, name := range resp {
+		add(name, true)
+	}
+	for _, name := range rd.others[t.ID] {
+		add(name, false)
+	}
+	return task, rows
+}
+
+// removedTask is a task with a latest state that the plan no longer has, so that an export
+// with every update keeps what was recorded on it: its departments by name, each with its
+// latest state as it stands.
+func (rd *reading) removedTask(id int, rows []Row) (Task, []Row) {
+	t := &config.Task{ID: id, Goal: rd.notInPlan}
+	sts := make([]store.State, 0, len(rd.gone[id]))
+	for _, k := range rd.gone[id] {
+		sts = append(sts, rd.states[k])
+	}
+	slices.SortFunc(sts, func(a, b store.State) int { return cmp.Compare(a.Department, b.Department) })
+	for _, st := range sts {
+		a := scheduler.Assessment{Status: st.Status, Percent: st.Percent, HasReported: true, LastReport: st.Last.At,
+			LastText: st.Last.Text, LastReporter: st.Last.UserName, Done: st.Status == store.StatusDone, Expected: -1, Reported: -1}
+		rows = append(rows, Row{Task: t, Department: st.Department, State: st, Assessment: a,
+			Updates: []store.Update{st.Last}, Removed: true})
+	}
+	return Task{Task: t, Removed: true}, rows
+}
+
+// chainReaders read the chains, each a few ahead of the task being written: reading them
+// overlaps writing (and each other: a Redis read is mostly a round trip), and memory stays
+// bounded by a few chains however long the record grows.
+const (
+	chainReaders = 2
+	chainsAhead  = 4 // per reader
+)
+
+// eachTask calls fn with every task of rd in order, its rows' Updates set to every update its
+// department wrote on it, assessing one task and reading its chain at a time (a few chains
+// ahead, from other goroutines: r must allow that, as both stores do). The Task fn gets,
+// and its Rows, are reused for the next task: fn must not keep them.
+func eachTask(ctx context.Context, r UpdatesReader, rd *reading, fn func(Task) error) error {
+	type chain struct {
+		ups []store.Update
+		err error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	// Reader k reads tasks k, k+chainReaders, ...: taking task i from reader i%chainReaders
+	// keeps the plan's order.
+	readers := make([]chan chain, chainReaders)
+	for k := range readers {
+		readers[k] = make(chan chain, chainsAhead)
+		go func(out chan<- chain) {
+			defer close(out)
+			for i := k; i < rd.tasks(); i += chainReaders {
+				id := rd.id(i)
+				ups, err := r.Updates(ctx, id)
+				if err != nil {
+					err = fmt.Errorf("read updates of task %d: %w", id, err)
+				}
+				select {
+				case out <- chain{ups, err}:
+				case <-ctx.Done():
+					return
+				}
+				if err != nil {
+					return
+				}
+			}
+		}(readers[k])
+	}
+	// The readers are waited for, so that nothing reads the store once this returns (the
+	// caller closes it).
+	defer func() {
+		cancel()
+		for _, out := range readers {
+			for range out {
+			}
+		}
+	}()
+	var rows []Row
+	var grouped []store.Update
+	for i := range rd.tasks() {
+		ch, ok := <-readers[i%chainReaders]
+		switch {
+		case ctx.Err() != nil: // a store that does not look at ctx would go on
+			return ctx.Err()
+		case !ok:
+			return errors.New("chains: ended before the tasks did")
+		case ch.err != nil:
+			return ch.err
+		}
+		var t Task
+		t, rows = rd.task(i, rows[:0])
+		// By department, in the order written: a task has a few rows, so a pass over the
+		// chain for each is cheaper than a map.
+		grouped = grouped[:0]
+		for j := range rows {
+			start := len(grouped)
+			for _, u := range ch.ups {
+				if u.Department == rows[j].Department {
+					grouped = append(grouped, u)
+				}
+			}
+			rows[j].Updates = grouped[start:len(grouped):len(grouped)]
+		}
+		t.Rows = rows
+		if err := fn(t); err != nil {
+			return err
 		}
 	}
-	ids := make([]int, 0, len(gone))
-	for id := range gone {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		t := &config.Task{ID: id, Goal: texts.NotInPlan}
-		starts = append(starts, len(snap.Rows))
-		sts := gone[id]
-		slices.SortFunc(sts, func(a, b store.State) int { return cmp.Compare(a.Department, b.Department) })
-		for _, st := range sts {
-			a := scheduler.Assessment{Status: st.Status, Percent: st.Percent, HasReported: true, LastReport: st.Last.At,
-				LastText: st.Last.Text, LastReporter: st.Last.UserName, Done: st.Status == store.StatusDone, Expected: -1, Reported: -1}
-			snap.Rows = append(snap.Rows, Row{Task: t, Department: st.Department, State: st, Assessment: a,
-				Updates: []store.Update{st.Last}, Removed: true})
-		}
-		snap.Tasks = append(snap.Tasks, Task{Task: t, Removed: true})
-	}
-	return starts
+	return nil
 }
 
 // FillUpdates sets each row's Updates to every update its department wrote on its task, in
