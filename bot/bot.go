@@ -150,7 +150,7 @@ func New(o Options) *Bot {
 	mac := hmac.New(sha256.New, []byte(o.Token))
 	mac.Write([]byte("duban button signing key"))
 	b := &Bot{
-		store: o.Store, tg: o.Telegram, send: o.Sender, username: o.Username,
+		store: &cachedBindings{Store: o.Store}, tg: o.Telegram, send: o.Sender, username: o.Username,
 		key: mac.Sum(nil), digest: o.Digest, log: o.Log, now: o.Now, observe: o.Observe,
 	}
 	if b.log == nil {

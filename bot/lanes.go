@@ -146,25 +146,8 @@ func (f *inflight) finish(id int64) {
 // offset is what the next getUpdates may confirm with: the lowest update still being
 // handled, else the highest handled + 1; 0 when there is nothing to confirm.
 func (f *inflight) offset() int64 {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.done) == 0 {
-		return 0
-	}
-	var lowest, highest int64
-	busy, first := false, true
-	for id, done := range f.done {
-		if !done && (!busy || id < lowest) {
-			lowest, busy = id, true
-		}
-		if first || id > highest {
-			highest, first = id, false
-		}
-	}
-	if busy {
-		return lowest
-	}
-	return highest + 1
+	off, _ := f.state()
+	return off
 }
 
 // confirmed forgets the updates below offset: Telegram has been told of them.
@@ -183,30 +166,52 @@ func (f *inflight) confirmed(offset int64) {
 
 // busy reports whether an update is still being handled.
 func (f *inflight) busy() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, done := range f.done {
-		if !done {
-			return true
-		}
-	}
-	return false
+	_, busy := f.state()
+	return busy
 }
 
-// wait returns when the offset has moved past from, or after d; false when ctx ended.
-func (f *inflight) wait(ctx context.Context, from int64, d time.Duration) bool {
+// wait returns when the next getUpdates is worth making: nothing is being handled any more,
+// or the offset has moved at least step past from (a getUpdates brings at most 100 updates
+// from the offset on, so asking after every single update handled would fetch a window of
+// updates mostly in lanes already, one poll per update), or after d; false when ctx ended.
+func (f *inflight) wait(ctx context.Context, from int64, step int64, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
+	timedOut := false
 	for {
 		select {
 		case <-ctx.Done():
 			return false
 		case <-t.C:
-			return true
+			timedOut = true
 		case <-f.progress:
-			if f.offset() != from {
-				return true
-			}
+		}
+		off, busy := f.state()
+		if !busy || off-from >= step || timedOut {
+			return true
 		}
 	}
+}
+
+// state is offset and busy read at once.
+func (f *inflight) state() (offset int64, busy bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var lowest, highest int64
+	first := true
+	for id, done := range f.done {
+		if !done && (!busy || id < lowest) {
+			lowest, busy = id, true
+		}
+		if first || id > highest {
+			highest, first = id, false
+		}
+	}
+	switch {
+	case len(f.done) == 0:
+		return 0, false
+	case busy:
+		return lowest, true
+	}
+	return highest + 1, false
 }

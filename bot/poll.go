@@ -122,10 +122,12 @@ func (p *Poller) Run(ctx context.Context) error {
 				fresh++
 			}
 		}
-		if fresh == 0 && work.busy() {
+		// A full window handed to the lanes is what the same offset would bring again: wait
+		// for the lanes before asking, as when nothing new came.
+		if (fresh == 0 || len(updates) >= maxUpdatesPerPoll) && work.busy() {
 			// Telegram answers at once while an update at or past the offset waits, so rather
 			// than ask again and again: until the offset can move, or a while, for new updates.
-			if !work.wait(ctx, offset, p.Recheck) || !sleep(ctx, minPollGap) {
+			if !work.wait(ctx, offset, pollStep, p.Recheck) || !sleep(ctx, minPollGap) {
 				return nil
 			}
 		}
@@ -136,6 +138,14 @@ func (p *Poller) Run(ctx context.Context) error {
 // minPollGap spaces the polls while updates are being handled, so that a flood handled at
 // the store's pace confirms many updates per poll rather than one.
 const minPollGap = 10 * time.Millisecond
+
+// maxUpdatesPerPoll is the most updates one getUpdates brings (Telegram's default limit).
+const maxUpdatesPerPoll = 100
+
+// pollStep is how far the offset must move before the next getUpdates while updates are
+// being handled: half of the 100 updates a getUpdates brings, so that each poll brings
+// about 50 new ones to the lanes instead of one.
+const pollStep = 50
 
 // saveOffset keeps next as the stored offset and returns what is stored now. Below the
 // stored offset, Telegram numbered updates afresh (far below), or one handled before a

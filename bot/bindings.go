@@ -1,0 +1,80 @@
+package bot
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/duban/duban/store"
+)
+
+// BindingsFresh is how long the bot trusts the bindings it read: every report asks which
+// department its chat is bound to, and reading and decoding every binding from the store for
+// each one was half of what recording a report cost. A binding changed through this bot
+// (bind, unbind, a supergroup move, a removal) is seen at once; one changed by another
+// daemon on the same Redis (webhook mode) within this long.
+const BindingsFresh = 2 * time.Second
+
+// cachedBindings is the bot's Store with Bindings remembered for BindingsFresh, forgotten on
+// any write of a binding made through it.
+type cachedBindings struct {
+	Store
+
+	mu   sync.Mutex
+	list []store.Binding
+	read time.Time // zero: nothing remembered
+	gen  int       // counts forgets, so a read a write overtook is not remembered
+}
+
+func (c *cachedBindings) Bindings(ctx context.Context) ([]store.Binding, error) {
+	c.mu.Lock()
+	if !c.read.IsZero() && time.Since(c.read) < BindingsFresh {
+		list := slices.Clone(c.list)
+		c.mu.Unlock()
+		return list, nil
+	}
+	gen := c.gen
+	c.mu.Unlock()
+	started := time.Now()
+	list, err := c.Store.Bindings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	// A write that came while this read was under way may not be in it: remember it only if
+	// nothing was written since it started.
+	if c.gen == gen {
+		c.list, c.read = slices.Clone(list), started
+	}
+	c.mu.Unlock()
+	return list, nil
+}
+
+// forget drops what was remembered; every binding write calls it, after the write.
+func (c *cachedBindings) forget() {
+	c.mu.Lock()
+	c.list, c.read = nil, time.Time{}
+	c.gen++
+	c.mu.Unlock()
+}
+
+func (c *cachedBindings) Bind(ctx context.Context, b store.Binding) error {
+	defer c.forget()
+	return c.Store.Bind(ctx, b)
+}
+
+func (c *cachedBindings) Unbind(ctx context.Context, department string) error {
+	defer c.forget()
+	return c.Store.Unbind(ctx, department)
+}
+
+func (c *cachedBindings) MigrateChat(ctx context.Context, oldID, newID int64) error {
+	defer c.forget()
+	return c.Store.MigrateChat(ctx, oldID, newID)
+}
+
+func (c *cachedBindings) MarkBroken(ctx context.Context, department, reason string) error {
+	defer c.forget()
+	return c.Store.MarkBroken(ctx, department, reason)
+}

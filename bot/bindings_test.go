@@ -1,0 +1,57 @@
+package bot
+
+import (
+	"context"
+	"testing"
+
+	"github.com/duban/duban/store"
+)
+
+// TestBindingsRemembered: the bindings are read from the store once for many reports, and a
+// binding written through the bot is seen by the very next read.
+func TestBindingsRemembered(t *testing.T) {
+	ctx := context.Background()
+	reads := 0
+	inner := &bindingsStore{read: func() []store.Binding {
+		reads++
+		return []store.Binding{{Department: "市教育局", ChatID: -1}}
+	}}
+	c := &cachedBindings{Store: inner}
+	for range 100 {
+		if got, err := c.Bindings(ctx); err != nil || len(got) != 1 || got[0].ChatID != -1 {
+			t.Fatalf("got %+v, %v", got, err)
+		}
+	}
+	if reads != 1 {
+		t.Errorf("100 lookups: got %d store reads, want 1", reads)
+	}
+	for name, write := range map[string]func() error{
+		"bind":    func() error { return c.Bind(ctx, store.Binding{Department: "市教育局", ChatID: -2}) },
+		"unbind":  func() error { return c.Unbind(ctx, "市教育局") },
+		"migrate": func() error { return c.MigrateChat(ctx, -1, -100) },
+		"broken":  func() error { return c.MarkBroken(ctx, "市教育局", "kicked") },
+	} {
+		before := reads
+		if err := write(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Bindings(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if reads != before+1 {
+			t.Errorf("after %s: got %d store reads, want the bindings read again", name, reads-before)
+		}
+	}
+}
+
+// bindingsStore is a Store whose Bindings comes from read and whose binding writes do nothing.
+type bindingsStore struct {
+	Store
+	read func() []store.Binding
+}
+
+func (s *bindingsStore) Bindings(context.Context) ([]store.Binding, error) { return s.read(), nil }
+func (s *bindingsStore) Bind(context.Context, store.Binding) error         { return nil }
+func (s *bindingsStore) Unbind(context.Context, string) error              { return nil }
+func (s *bindingsStore) MigrateChat(context.Context, int64, int64) error   { return nil }
+func (s *bindingsStore) MarkBroken(context.Context, string, string) error  { return nil }
