@@ -15,7 +15,7 @@ import (
 // with nothing applied; a file with problems gets them, each with its place; a department
 // member's file is not read as a plan.
 func TestPlanFilePreview(t *testing.T) {
-	seed, err := os.ReadFile("../../shared/seeds/000_70db61f56b48e6c4.txt")
+	seed, err := os.ReadFile("../config/testdata/seed.txt") // the plan's source table, as sent
 	if err != nil {
 		t.Fatalf("the plan's source table: %v", err)
 	}

@@ -220,9 +220,9 @@ func writeCSV(tb testing.TB, path string, rows [][]string, enc string) {
 	}
 }
 
-// seedName is the shipped plan's text form, in the shared seeds beside the repository:
-// ../../shared/seeds/ from plantable/.
-const seedName = "000_70db61f56b48e6c4.txt"
+// seedName is the shipped plan's text form: the repository keeps a copy of the plan's source
+// table (../shared/seeds/000_70db61f56b48e6c4.txt) as config/testdata/seed.txt.
+const seedName = "seed.txt"
 
 var seed struct {
 	once sync.Once
@@ -238,7 +238,7 @@ func seedGrid() ([][]string, error) {
 
 // seedDirs are where the seeds are from the package's directory (go test runs there) and
 // from the repository's.
-var seedDirs = []string{"../../shared/seeds", "../shared/seeds"}
+var seedDirs = []string{"../config/testdata", "config/testdata"}
 
 func findSeed() (string, error) {
 	var err error
@@ -248,7 +248,7 @@ func findSeed() (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("the shipped plan's text form %s is missing: want it in ../../shared/seeds/ from plantable/: %w", seedName, err)
+	return "", fmt.Errorf("the shipped plan's text form %s is missing: want it in config/testdata/: %w", seedName, err)
 }
 
 // seedPath is the seed's text form, or the test fails saying where it should be.

@@ -136,7 +136,7 @@ func TestSeedInterpretsToShippedPlan(t *testing.T) {
 	if !reflect.DeepEqual(s.Columns, wantColumns) {
 		t.Errorf("columns: got %v, want %v", s.Columns, wantColumns)
 	}
-	if s.Source != "000_70db61f56b48e6c4.txt" || s.First != "2021年" || s.Last != "2022年" ||
+	if s.Source != "seed.txt" || s.First != "2021年" || s.Last != "2022年" ||
 		s.Yearly != 0 || s.Standing != 0 || s.NoteRows != 0 || len(s.Ignored) != 0 {
 		t.Errorf("summary: got source %q, first %q, last %q, yearly %d, standing %d, note rows %d, ignored %q; want the seed's file, 2021年, 2022年, and none of the rest",
 			s.Source, s.First, s.Last, s.Yearly, s.Standing, s.NoteRows, s.Ignored)
