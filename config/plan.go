@@ -79,13 +79,14 @@ func (p *Plan) TasksFor(department string) []*Task {
 // IsLead reports whether the department leads the task.
 func (t *Task) IsLead(department string) bool { return slices.Contains(t.Leads, department) }
 
-// planFile and taskFile are tasks.yaml as written; Plan and Task are what it means.
-type planFile struct {
+// PlanFile and TaskFile are tasks.yaml as written (what duban import reads back of an
+// existing file, too); Plan and Task are what it means.
+type PlanFile struct {
 	Start string     `yaml:"start"`
-	Tasks []taskFile `yaml:"tasks"`
+	Tasks []TaskFile `yaml:"tasks"`
 }
 
-type taskFile struct {
+type TaskFile struct {
 	ID          int      `yaml:"id"`
 	Area        string   `yaml:"area"`
 	Goal        string   `yaml:"goal"`
@@ -140,7 +141,7 @@ func taskName(parent string, i int, n *yaml.Node) string {
 // ParsePlan is LoadPlan on bytes already read.
 func ParsePlan(file string, data []byte, c *Config) (*Plan, error) {
 	errs := &errorList{file: file}
-	var pf planFile
+	var pf PlanFile
 	d := decodeStrict(data, &pf, errs, taskName)
 	if d == nil {
 		return nil, errs.err()
@@ -184,7 +185,7 @@ func ParsePlan(file string, data []byte, c *Config) (*Plan, error) {
 
 // task validates and resolves one entry; it returns nil when the entry cannot stand as a task
 // (no usable id), having recorded why.
-func (p *Plan) task(i int, tf taskFile, d *document, c *Config, loc *time.Location, errs *errorList) *Task {
+func (p *Plan) task(i int, tf TaskFile, d *document, c *Config, loc *time.Location, errs *errorList) *Task {
 	at := func(keys ...any) int { return d.line(append([]any{"tasks", i}, keys...)...) }
 	name := taskName("tasks", i, d.at("tasks", i))
 	field := func(f string) string { return joinPath(name, f) }

@@ -48,22 +48,6 @@ type Existing struct {
 	Tasks []PlanTask
 }
 
-type existingFile struct {
-	Start string `yaml:"start"`
-	Tasks []struct {
-		ID          int             `yaml:"id"`
-		Area        string          `yaml:"area"`
-		Goal        string          `yaml:"goal"`
-		Metric      string          `yaml:"metric"`
-		Departments []string        `yaml:"departments"`
-		Deadline    string          `yaml:"deadline"`
-		Start       string          `yaml:"start"`
-		Recurrence  string          `yaml:"recurrence"`
-		Until       string          `yaml:"until"`
-		Target      []config.Target `yaml:"target"`
-	} `yaml:"tasks"`
-}
-
 // ReadExisting reads the tasks.yaml an import revises. A missing file is reported as such
 // (errors.Is(err, fs.ErrNotExist)): the import then writes a new one.
 func ReadExisting(path string) (*Existing, error) {
@@ -83,7 +67,7 @@ func ParseExisting(file string, data []byte) (*Existing, error) {
 	if len(root.Content) == 0 {
 		return &Existing{}, nil
 	}
-	var f existingFile
+	var f config.PlanFile
 	if err := root.Content[0].Decode(&f); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}

@@ -75,24 +75,11 @@ func (e *env) broadcast(ctx context.Context, one, five int) ([]row, []string, er
 	}
 	// No supervisors' chat: the first tick would escalate every overdue item to it, and that
 	// one group's 20 messages a minute would be the broadcast's pace.
-	c, p, _, err := e.writeConfig(tg.URL(), "", 0, depts, tasks)
+	d, _, chats, done, err := e.tickDaemon(ctx, tg, depts, tasks, -100000)
 	if err != nil {
 		return nil, nil, err
 	}
-	rs, err := e.openRedis(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rs.drop(context.Background())
-	chats, err := bindAll(ctx, tg, rs, depts, -100000)
-	if err != nil {
-		return nil, nil, err
-	}
-	d, stop, err := e.startDaemon(ctx, c, p, rs)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer stop()
+	defer done()
 
 	before := len(tg.Sent())
 	start := time.Now()

@@ -343,6 +343,32 @@ func bindAll(ctx context.Context, tg *telegramtest.Server, st daemon.Store, dept
 }
 
 // startDaemon runs the real daemon against tg on st until stop is called.
+// tickDaemon is the daemon of a big tick on a Redis of its own: tasks written as a plan with no
+// supervisors' chat, each department bound to a group (ids from base down), the daemon
+// started. done stops it and drops the Redis data.
+func (e *env) tickDaemon(ctx context.Context, tg *telegramtest.Server, depts []string, tasks []taskSpec, base int64) (*daemon.Daemon, *redisStore, []telegramtest.Chat, func(), error) {
+	c, p, _, err := e.writeConfig(tg.URL(), "", 0, depts, tasks)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	rs, err := e.openRedis(ctx)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	drop := func() { rs.drop(context.Background()) }
+	chats, err := bindAll(ctx, tg, rs, depts, base)
+	if err != nil {
+		drop()
+		return nil, nil, nil, nil, err
+	}
+	d, stop, err := e.startDaemon(ctx, c, p, rs)
+	if err != nil {
+		drop()
+		return nil, nil, nil, nil, err
+	}
+	return d, rs, chats, func() { _ = stop(); drop() }, nil
+}
+
 func (e *env) startDaemon(ctx context.Context, c *config.Config, p *config.Plan, st daemon.Store) (*daemon.Daemon, func() error, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	o := daemon.Options{Config: c, Plan: p, Store: st, Log: e.log}

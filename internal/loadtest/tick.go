@@ -419,24 +419,11 @@ func (e *env) firstTick(ctx context.Context, n int) ([]row, []string, error) {
 	depts, tasks := bigPlan(n, true)
 	// No supervisors' chat: the escalation of 3n overdue items to one group would set the
 	// pace, not the departments' nudges.
-	c, p, _, err := e.writeConfig(tg.URL(), "", 0, depts, tasks)
+	d, rs, chats, done, err := e.tickDaemon(ctx, tg, depts, tasks, -400000)
 	if err != nil {
 		return nil, nil, err
 	}
-	rs, err := e.openRedis(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rs.drop(context.Background())
-	chats, err := bindAll(ctx, tg, rs, depts, -400000)
-	if err != nil {
-		return nil, nil, err
-	}
-	d, stop, err := e.startDaemon(ctx, c, p, rs)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer stop()
+	defer done()
 	before := len(tg.Sent())
 	_, t0 := rs.count.read()
 	start := time.Now()
