@@ -44,20 +44,6 @@ func TestScalar(t *testing.T) {
 	}
 }
 
-// loadTestConfig reads the shipped config.yaml, which knows every name of the shipped plan.
-func loadTestConfig(tb testing.TB) *config.Config {
-	tb.Helper()
-	data, err := os.ReadFile("../config.yaml")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	c, err := config.ParseConfig("config.yaml", data, func(string) (string, bool) { return "", false })
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return c
-}
-
 func floatp(v float64) *float64 { return &v }
 
 // handTasks are tasks with everything WritePlan must get right: quoting, notes, a standing
@@ -99,7 +85,7 @@ func TestWritePlanRoundTrip(t *testing.T) {
 		t.Errorf("read back:\ngot  %+v\nwant %+v\nfile:\n%s", ex.Tasks, tasks, b.String())
 	}
 
-	p, err := config.ParsePlan("tasks.yaml", b.Bytes(), loadTestConfig(t))
+	p, err := config.ParsePlan("tasks.yaml", b.Bytes(), shippedConfig(t))
 	if err != nil {
 		t.Fatalf("config rejects the written plan: %v\n%s", err, b.String())
 	}
@@ -154,7 +140,7 @@ func TestWriteShippedPlan(t *testing.T) {
 		}
 		t.Fatalf("got %d lines, want %d", len(gl), len(wl))
 	}
-	if _, err := config.ParsePlan("tasks.yaml", b.Bytes(), loadTestConfig(t)); err != nil {
+	if _, err := config.ParsePlan("tasks.yaml", b.Bytes(), shippedConfig(t)); err != nil {
 		t.Fatal(err)
 	}
 }
