@@ -31,29 +31,6 @@ if fence > 0 then
 end
 `
 
-// claimScript is Claim's check-and-set, atomic because Redis runs a script
-// without interleaving. A claim is stored as "<expiry>|<owner>", the expiry
-// in Unix nanoseconds zero-padded to 20 digits so that string comparison
-// orders it exactly (Lua numbers are doubles and would round nanoseconds).
-//
-// KEYS[1] fence, KEYS[2] ledger, KEYS[3] claims; ARGV fence, key, owner, now, expiry.
-var claimScript = goredis.NewScript(fenceLua + `
-if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then
-	return 0
-end
-local held = redis.call('HGET', KEYS[3], ARGV[2])
-if held then
-	local sep = string.find(held, '|', 1, true)
-	local expiry = string.sub(held, 1, sep - 1)
-	local owner = string.sub(held, sep + 1)
-	if owner ~= ARGV[3] and expiry > ARGV[4] then
-		return 0
-	end
-end
-redis.call('HSET', KEYS[3], ARGV[2], ARGV[5] .. '|' .. ARGV[3])
-return 1
-`)
-
 func paddedNanos(t time.Time) string {
 	return fmt.Sprintf("%020d", max(t.UnixNano(), 0))
 }
@@ -64,18 +41,11 @@ func paddedNanos(t time.Time) string {
 // lease lapsed unconfirmed may be taken by anyone. A stale fence
 // (store.WithFence) is refused with store.ErrFenced.
 func (s *Store) Claim(ctx context.Context, key, owner string, now time.Time, lease time.Duration) (bool, error) {
-	if err := store.ValidateClaim(key, owner, now, lease); err != nil {
-		return false, fmt.Errorf("claim: %w", err)
-	}
-	won, err := claimScript.Run(ctx, s.client, []string{s.fenceKey(), s.ledgerKey(), s.claimsKey()},
-		store.FenceOf(ctx), key, owner, paddedNanos(now), paddedNanos(now.Add(lease))).Int()
+	won, err := s.ClaimAll(ctx, []string{key}, owner, now, lease)
 	if err != nil {
-		return false, fmt.Errorf("claim %s: %w", key, err)
+		return false, err
 	}
-	if won == -1 {
-		return false, fmt.Errorf("claim %s: fence %d: %w", key, store.FenceOf(ctx), store.ErrFenced)
-	}
-	return won == 1, nil
+	return won[0], nil
 }
 
 func messageField(chatID int64, messageID int) string {
@@ -247,8 +217,11 @@ func (s *Store) Ledger(ctx context.Context) (map[string]time.Time, error) {
 	return ledger, nil
 }
 
-// claimAllScript is claimScript for many keys in one call: the fence is checked once, then
-// each key as Claim checks it. It returns one 0/1 per key, or -1 when fenced.
+// claimAllScript is Claim's check-and-set for many keys in one call, atomic because Redis
+// runs a script without interleaving: the fence is checked once, then each key. A claim is
+// stored as "<expiry>|<owner>", the expiry in Unix nanoseconds zero-padded to 20 digits so
+// that string comparison orders it exactly (Lua numbers are doubles and would round
+// nanoseconds). It returns one 0/1 per key, or -1 when fenced.
 //
 // KEYS[1] fence, KEYS[2] ledger, KEYS[3] claims; ARGV fence, owner, now, expiry, the keys.
 var claimAllScript = goredis.NewScript(fenceLua + `

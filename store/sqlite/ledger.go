@@ -16,44 +16,11 @@ import (
 // claim. The same owner may claim again (renewing its lease); a claim whose
 // lease lapsed unconfirmed may be taken by anyone.
 func (s *Store) Claim(ctx context.Context, key, owner string, now time.Time, lease time.Duration) (bool, error) {
-	if err := store.ValidateClaim(key, owner, now, lease); err != nil {
-		return false, fmt.Errorf("claim: %w", err)
-	}
-	won := false
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		if err := s.fence(ctx, tx); err != nil {
-			return err
-		}
-		var confirmed int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM ledger WHERE namespace = ? AND key = ?`, s.namespace, key).Scan(&confirmed)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		var holder string
-		var expires int64
-		err = tx.QueryRowContext(ctx, `SELECT owner, expires FROM claims WHERE namespace = ? AND key = ?`,
-			s.namespace, key).Scan(&holder, &expires)
-		switch {
-		case err == nil:
-			if holder != owner && expires > now.UnixNano() {
-				return nil
-			}
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO claims (namespace, key, owner, expires) VALUES (?, ?, ?, ?)
-				ON CONFLICT (namespace, key) DO UPDATE SET owner = excluded.owner, expires = excluded.expires`,
-			s.namespace, key, owner, now.Add(lease).UnixNano())
-		won = err == nil
-		return err
-	})
+	won, err := s.ClaimAll(ctx, []string{key}, owner, now, lease)
 	if err != nil {
-		return false, fmt.Errorf("claim %s: %w", key, err)
+		return false, err
 	}
-	return won, nil
+	return won[0], nil
 }
 
 // Confirm marks every key of sent as sent and indexes each of its messages,
