@@ -22,10 +22,9 @@ import (
 // time, so a tick set 200 ms ahead fires within the test's patience.
 type clock struct{ offset atomic.Int64 }
 
-func (c *clock) now() time.Time               { return time.Now().Add(time.Duration(c.offset.Load())) }
-func (c *clock) set(t time.Time)              { c.offset.Store(int64(time.Until(t))) }
-func (c *clock) jump(d time.Duration)         { c.offset.Add(int64(d)) }
-func (c *clock) in(loc *time.Location) string { return c.now().In(loc).Format("01-02 15:04:05 MST") }
+func (c *clock) now() time.Time       { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *clock) set(t time.Time)      { c.offset.Store(int64(time.Until(t))) }
+func (c *clock) jump(d time.Duration) { c.offset.Add(int64(d)) }
 
 // clockRig is the daemon, in this process, on the shipped plan with every department
 // bound, on an embedded store, in Europe/Berlin, with schedule.nudge spec, against the fake
