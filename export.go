@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -120,9 +119,6 @@ func exportFiles(ctx context.Context, env *cliEnv, configPath, dir string) error
 	return downloadFiles(ctx, env.stdout, s, f, dir)
 }
 
-// errTokenRefused ends a download run: with a token Telegram refuses, no file will come.
-var errTokenRefused = errors.New("telegram refused telegram.token (401 Unauthorized)")
-
 // downloadFiles fetches the attachment of every update in r into dir, printing one line per
 // file and a count. A file that fails is reported with its update's id and the others go
 // on; the error at the end says how many failed.
@@ -148,7 +144,7 @@ func downloadFiles(ctx context.Context, w io.Writer, r store.ChainReader, f *fil
 			target := filepath.Join(dir, localFileName(u))
 			n, downloaded, err := f.fetch(ctx, u.Attachment, target)
 			switch {
-			case errors.Is(err, errTokenRefused), ctx.Err() != nil:
+			case errors.Is(err, sender.ErrTokenRefused), ctx.Err() != nil:
 				return fmt.Errorf("export -files: update %s: %w", u.ID, err)
 			case err != nil:
 				failed++
@@ -184,21 +180,17 @@ func (f *fileFetcher) fetch(ctx context.Context, a *store.Attachment, target str
 	if a.Size > 0 && sizeOf(target) == a.Size {
 		return a.Size, false, nil
 	}
-	file, err := f.tg.GetFile(ctx, &tgbot.GetFileParams{FileID: a.FileID})
-	if errors.Is(err, tgbot.ErrorUnauthorized) {
-		return 0, false, errTokenRefused
-	}
+	link, want, err := sender.FileLink(ctx, f.tg, f.token, a.FileID)
 	if err != nil {
-		return 0, false, fmt.Errorf("getFile: %w", f.scrub(err))
+		return 0, false, err
 	}
-	want := file.FileSize
 	if want == 0 {
 		want = a.Size
 	}
 	if want > 0 && sizeOf(target) == want {
 		return want, false, nil
 	}
-	n, err := f.download(ctx, f.tg.FileDownloadLink(file), target, want)
+	n, err := f.download(ctx, link, target, want)
 	if err != nil {
 		return 0, false, fmt.Errorf("download: %w", f.scrub(err))
 	}
@@ -208,31 +200,17 @@ func (f *fileFetcher) fetch(ctx context.Context, a *store.Attachment, target str
 // download writes the body of link to target through a temporary file in the same folder,
 // so that a download cut short never looks like a file already there.
 func (f *fileFetcher) download(ctx context.Context, link, target string, want int64) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, link, nil)
+	body, err := sender.OpenLink(ctx, f.http, f.token, link)
 	if err != nil {
 		return 0, err
 	}
-	resp, err := f.http.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		var answer struct {
-			Description string `json:"description"`
-		}
-		_ = json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&answer)
-		if resp.StatusCode == http.StatusUnauthorized {
-			return 0, errTokenRefused
-		}
-		return 0, fmt.Errorf("%s %s", resp.Status, answer.Description)
-	}
+	defer body.Close()
 	tmp, err := os.CreateTemp(filepath.Dir(target), ".duban-download-*")
 	if err != nil {
 		return 0, err
 	}
 	defer os.Remove(tmp.Name()) // after the rename, a no-op
-	n, err := io.Copy(tmp, resp.Body)
+	n, err := io.Copy(tmp, body)
 	if err == nil && want > 0 && n != want {
 		err = fmt.Errorf("got %d bytes, Telegram said %d", n, want)
 	}

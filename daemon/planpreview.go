@@ -73,26 +73,18 @@ func (p *planPreview) PreviewPlan(ctx context.Context, fileID, name string) (bot
 	return bot.PlanPreview{Report: report.String(), Plan: o.Plan}, nil
 }
 
-// fetch downloads a file a user sent: getFile, then its download URL, at most
-// bot.MaxPlanFile bytes.
+// fetch downloads a file a user sent, at most bot.MaxPlanFile bytes.
 func (p *planPreview) fetch(ctx context.Context, fileID string) ([]byte, error) {
-	f, err := p.tg.GetFile(ctx, &tgbot.GetFileParams{FileID: fileID})
-	if err != nil {
-		return nil, fmt.Errorf("getFile: %w", err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.tg.FileDownloadLink(f), nil)
+	link, _, err := sender.FileLink(ctx, p.tg, p.token, fileID)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.http.Do(req)
+	body, err := sender.OpenLink(ctx, p.http, p.token, link)
 	if err != nil {
 		return nil, fmt.Errorf("download: %w", err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("download: %s", resp.Status)
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, bot.MaxPlanFile+1))
+	defer body.Close()
+	data, err := io.ReadAll(io.LimitReader(body, bot.MaxPlanFile+1))
 	if err == nil && len(data) > bot.MaxPlanFile {
 		err = fmt.Errorf("larger than %d bytes", bot.MaxPlanFile)
 	}
