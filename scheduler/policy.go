@@ -199,12 +199,7 @@ func (st *State) pair(task int, dept string, create bool) *pairState {
 	}
 	if ts.pairs == nil {
 		// Room for three departments from the shared block; a fourth moves the task's out.
-		if cap(st.pairSlab)-len(st.pairSlab) < 3 {
-			st.pairSlab = make([]pairState, 0, 3*slabSize(st.count))
-		}
-		n := len(st.pairSlab)
-		st.pairSlab = st.pairSlab[:n+3]
-		ts.pairs = st.pairSlab[n : n : n+3]
+		ts.pairs = carve(&st.pairSlab, 3, slabSize(st.count))
 	}
 	ts.pairs = append(ts.pairs, pairState{department: dept})
 	return &ts.pairs[len(ts.pairs)-1]
@@ -286,12 +281,7 @@ func (st *State) MarkSent(key string, at time.Time) {
 	ps := st.pair(id, dept, true)
 	if ps.sent == nil {
 		// Room for two entries from the shared block: a third moves the pair's out.
-		if cap(st.sentSlab)-len(st.sentSlab) < 2 {
-			st.sentSlab = make([]sentEntry, 0, 2*slabSize(st.count))
-		}
-		n := len(st.sentSlab)
-		st.sentSlab = st.sentSlab[:n+2]
-		ps.sent = st.sentSlab[n : n : n+2]
+		ps.sent = carve(&st.sentSlab, 2, slabSize(st.count))
 	}
 	ps.sent = append(ps.sent, st.parseEntry(kind == "e", period, stage, at))
 }

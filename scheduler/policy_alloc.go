@@ -100,3 +100,15 @@ func (s *slab[T]) next() *T {
 	s.buf = s.buf[:len(s.buf)+1]
 	return &s.buf[len(s.buf)-1]
 }
+
+// carve takes room for n entries from *slab, starting a block of n*blocks entries when the
+// current one has less, and returns an empty slice of capacity n over it: the first n
+// appends share the block, the next one moves the slice out on its own.
+func carve[T any](slab *[]T, n, blocks int) []T {
+	if cap(*slab)-len(*slab) < n {
+		*slab = make([]T, 0, n*blocks)
+	}
+	at := len(*slab)
+	*slab = (*slab)[:at+n]
+	return (*slab)[at : at : at+n]
+}
