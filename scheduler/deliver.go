@@ -17,18 +17,41 @@ var errClaimLost = errors.New("the claim went to another instance")
 // opposed to Telegram refusing it.
 var errStopped = errors.New("stopped before sending")
 
+// renewFresh is how long after the record of a part renewed the message's claim
+// (store.Renewal) the next part may go out without a renewal of its own just before it. The
+// leader lease lapses LeaseTTL after its last renewal and is renewed every LeaseRenew, so a
+// running leader has at least LeaseTTL-LeaseRenew of it left at the record; renewFresh keeps
+// one LeaseRenew more as margin. A daemon stopped (SIGSTOP) or cut off from the store long
+// enough to lose its lease between the record and the next part is past renewFresh when it
+// goes on (elapsed counts on the monotonic clock, which runs while a process is stopped):
+// it renews, fenced, before sending, and is refused. It assumes the default lease timings,
+// which the daemon uses outside tests.
+const renewFresh = LeaseTTL - 2*LeaseRenew
+
+// elapsed is time.Since; tests stand in a stall for it.
+var elapsed = time.Since
+
 // deliver sends the message m recorded as rec, from the first part rec does not list yet, and
 // records it in the ledger part by part: each part but the last as it goes out (an unfinished
 // Sent, kept with the text, so that a retry sends only the parts still missing), then the
-// whole. Before each attempt it renews the claim: a fenced write, refused once another
-// instance leads, so a daemon stopped past its lease sends nothing its successor may have.
+// whole. Each attempt at a part goes out under a fresh claim: a fenced write, refused once
+// another instance leads, so a daemon stopped past its lease sends nothing its successor may
+// have. The record of a part renews the claim in the same write (store.Renewal), so the part
+// after it, if it comes within renewFresh, goes without a write of its own: one store round
+// trip per part.
 func (sc *Scheduler) deliver(ctx context.Context, rec store.Sent, m sender.Message) (store.Sent, error) {
 	if len(rec.MessageIDs) == 0 {
 		rec.Text = m.Text
 	}
 	rec.Parts = sender.Parts(m)
+	var renewed time.Time // when the record of the last part began, if it renewed the claim
 	hooks := sender.Hooks{
 		Before: func(ctx context.Context, _ int) error {
+			fresh := !renewed.IsZero() && elapsed(renewed) < renewFresh
+			renewed = time.Time{} // it stands for one attempt: a retry of the part renews
+			if fresh {
+				return nil
+			}
 			ok, err := sc.store.Claim(ctx, rec.Keys[0], sc.owner, sc.now(), ClaimLease)
 			if err != nil {
 				return fmt.Errorf("%w: renew claim: %w", errStopped, err)
@@ -43,7 +66,17 @@ func (sc *Scheduler) deliver(ctx context.Context, rec store.Sent, m sender.Messa
 			if rec.Complete() {
 				return nil // recorded below, as a whole
 			}
-			return sc.record(ctx, rec)
+			start := time.Now()
+			part := rec
+			part.Renew = &store.Renewal{Owner: sc.owner, Now: sc.now(), Lease: ClaimLease}
+			err := sc.record(ctx, part)
+			if errors.Is(err, store.ErrClaimLost) {
+				return fmt.Errorf("%w: %w: %w", errStopped, errClaimLost, err)
+			}
+			if err == nil {
+				renewed = start
+			}
+			return err
 		},
 	}
 	_, err := sc.msg.SendFrom(ctx, m, len(rec.MessageIDs), hooks)
@@ -114,15 +147,18 @@ const ConfirmAttempts = 3
 // the send. That holds while this process lives and leads. Its claims lapse after ClaimLease,
 // so another instance that can reach the store while this one cannot may send it once more,
 // and a restart forgets it: at most one duplicate, as for a crash between send and Confirm.
+//
+// A rec with a Renew renews its claim too; store.ErrClaimLost means it is recorded but the
+// claim is another's.
 func (sc *Scheduler) record(ctx context.Context, rec store.Sent) error {
 	var err error
 	wait := 50 * time.Millisecond
 	for i := 1; ; i++ {
-		if err = sc.store.Confirm(ctx, rec); err == nil {
+		if err = sc.store.Confirm(ctx, rec); err == nil || errors.Is(err, store.ErrClaimLost) {
 			sc.unrecordedMu.Lock()
 			delete(sc.unrecorded, rec.FirstKey())
 			sc.unrecordedMu.Unlock()
-			return nil
+			return err
 		}
 		if i == ConfirmAttempts || errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrFenced) || !sleepCtx(ctx, wait) {
 			break
@@ -130,6 +166,7 @@ func (sc *Scheduler) record(ctx context.Context, rec store.Sent) error {
 		wait *= 4
 	}
 	if !errors.Is(err, store.ErrInvalid) && rec.FirstKey() != "" {
+		rec.Renew = nil // a renewal is for now; the next tick claims afresh
 		sc.unrecordedMu.Lock()
 		sc.unrecorded[rec.FirstKey()] = rec
 		sc.unrecordedMu.Unlock()

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 )
 
 // Complete reports whether every part of the message went out.
@@ -11,6 +13,23 @@ func (s Sent) Complete() bool { return s.Parts == 0 || len(s.MessageIDs) >= s.Pa
 // ErrFenced means a ledger write carried a fencing token older than one the store has seen:
 // the writer lost its lease to another daemon, which may have sent what it was about to.
 var ErrFenced = errors.New("fenced off: another instance holds a newer lease")
+
+// ErrClaimLost means a Confirm with a Renewal recorded the message but could not renew its
+// claim: the key was confirmed meanwhile, or another owner holds a claim on it whose lease has
+// not lapsed. The record is written all the same (those parts went out); the caller must send
+// nothing more of the message.
+var ErrClaimLost = errors.New("claim lost: the key is confirmed or another owner holds it")
+
+// Renewal is a claim renewal a Confirm of an unfinished Sent makes in the same write as its
+// record (Sent.Renew): Claim(FirstKey, Owner, Now, Lease), with Claim's rules, atomic with the
+// record and under the same fence. A message sent part by part then costs one round trip per
+// part, for the record of one part and the renewal before the next, instead of two. A
+// complete Sent ignores it: its Confirm drops the claims of its keys.
+type Renewal struct {
+	Owner string
+	Now   time.Time
+	Lease time.Duration
+}
 
 type fenceKey struct{}
 
@@ -38,7 +57,7 @@ func (s Sent) FirstKey() string {
 }
 
 // ValidateUnfinished rejects an unfinished Sent (see Complete) that has no key to be kept
-// under or more message ids than parts.
+// under or more message ids than parts, and a Renew that Claim would refuse.
 func ValidateUnfinished(s Sent) error {
 	switch {
 	case s.Parts < 0:
@@ -47,6 +66,11 @@ func ValidateUnfinished(s Sent) error {
 		return invalid("keys", "must not be empty for an unfinished message")
 	case s.Parts > 0 && len(s.MessageIDs) > s.Parts:
 		return invalid("message_ids", "%d ids for %d parts", len(s.MessageIDs), s.Parts)
+	}
+	if s.Renew != nil && !s.Complete() {
+		if err := ValidateClaim(s.FirstKey(), s.Renew.Owner, s.Renew.Now, s.Renew.Lease); err != nil {
+			return fmt.Errorf("renew: %w", err)
+		}
 	}
 	return nil
 }

@@ -142,6 +142,10 @@ type Sent struct {
 	Parts int `json:"parts,omitempty"`
 	// Text is the whole message, kept only while it is unfinished.
 	Text string `json:"text,omitempty"`
+	// Renew, on an unfinished Sent, makes its Confirm also renew the claim of its first key,
+	// in the same atomic, fenced write (see Renewal). It is an instruction to Confirm, never
+	// stored: a Sent read back has none.
+	Renew *Renewal `json:"-"`
 }
 
 // Binding ties a department to the Telegram chat it is followed up in.

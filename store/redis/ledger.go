@@ -31,6 +31,28 @@ if fence > 0 then
 end
 `
 
+// claimLua defines claim, Claim's check-and-set of one key in the scripts that take or renew
+// claims. A claim is stored as "<expiry>|<owner>", the expiry in Unix nanoseconds zero-padded
+// to 20 digits so that string comparison orders it exactly (Lua numbers are doubles and would
+// round nanoseconds). It takes key for owner until expiry and returns 1 unless key is confirmed
+// (in ledger) or another owner's claim expires after now; then it changes nothing and returns 0.
+const claimLua = `
+local function claim(ledger, claims, key, owner, now, expiry)
+	if redis.call('HEXISTS', ledger, key) == 1 then
+		return 0
+	end
+	local held = redis.call('HGET', claims, key)
+	if held then
+		local sep = string.find(held, '|', 1, true)
+		if string.sub(held, sep + 1) ~= owner and string.sub(held, 1, sep - 1) > now then
+			return 0
+		end
+	end
+	redis.call('HSET', claims, key, expiry .. '|' .. owner)
+	return 1
+end
+`
+
 func paddedNanos(t time.Time) string {
 	return fmt.Sprintf("%020d", max(t.UnixNano(), 0))
 }
@@ -54,21 +76,24 @@ func messageField(chatID int64, messageID int) string {
 
 // confirmScript is Confirm, fenced and atomic. The record is stored once, in
 // {prefix}:records under a fresh id, and each key and message points to it
-// ("@<id>"): an escalation of 239 items is one record, not 242 copies.
+// ("@<id>"): an escalation of 239 items is one record, not 242 copies. An
+// unfinished record with a renewal (owner not "") also claims its first key, as
+// Claim does. It returns 1, 0 when the renewal found the claim lost (the record
+// written all the same), or -1 when fenced.
 //
 // KEYS[1] fence, KEYS[2] ledger, KEYS[3] sent, KEYS[4] claims, KEYS[5]
 // messages, KEYS[6] pending, KEYS[7] records, KEYS[8] record sequence; ARGV
 // fence, complete ("1" or "0"), at, body, pending body, number of keys n,
-// the n keys, then the message fields.
-var confirmScript = goredis.NewScript(fenceLua + `
+// renewal owner ("" for none), now, expiry, the n keys, then the message fields.
+var confirmScript = goredis.NewScript(fenceLua + claimLua + `
 local n = tonumber(ARGV[6])
 local complete = ARGV[2] == '1'
 local ref = '@' .. redis.call('INCR', KEYS[8])
 redis.call('HSET', KEYS[7], string.sub(ref, 2), ARGV[4])
 if not complete then
-	redis.call('HSET', KEYS[6], ARGV[7], ARGV[5])
+	redis.call('HSET', KEYS[6], ARGV[10], ARGV[5])
 end
-for i = 7, 6 + n do
+for i = 10, 9 + n do
 	if complete then
 		redis.call('HSET', KEYS[2], ARGV[i], ARGV[3])
 		redis.call('HSET', KEYS[3], ARGV[i], ref)
@@ -76,8 +101,11 @@ for i = 7, 6 + n do
 		redis.call('HDEL', KEYS[6], ARGV[i])
 	end
 end
-for i = 7 + n, #ARGV do
+for i = 10 + n, #ARGV do
 	redis.call('HSET', KEYS[5], ARGV[i], ref)
+end
+if not complete and ARGV[7] ~= '' then
+	return claim(KEYS[2], KEYS[4], ARGV[10], ARGV[7], ARGV[8], ARGV[9])
 end
 return 1
 `)
@@ -101,7 +129,9 @@ return v
 // atomically (one script). Confirming a key again replaces what it points
 // to. An unfinished sent (store.Sent.Complete) confirms no key: its messages
 // are indexed and it is kept, text and all, in {prefix}:pending under its
-// first key until a complete one replaces it. A stale fence is refused.
+// first key until a complete one replaces it; its Renew, if set, claims that
+// key in the same script (store.ErrClaimLost when it cannot). A stale fence is
+// refused.
 func (s *Store) Confirm(ctx context.Context, sent store.Sent) error {
 	sent, err := store.NormalizeSent(sent)
 	if err != nil {
@@ -122,7 +152,10 @@ func (s *Store) Confirm(ctx context.Context, sent store.Sent) error {
 	if err != nil {
 		return fmt.Errorf("confirm: %w", err)
 	}
-	args := []any{store.FenceOf(ctx), complete, store.FormatTime(sent.At), body, pendingBody, len(sent.Keys)}
+	args := []any{store.FenceOf(ctx), complete, store.FormatTime(sent.At), body, pendingBody, len(sent.Keys), "", "", ""}
+	if r := sent.Renew; r != nil && !sent.Complete() {
+		args[6], args[7], args[8] = r.Owner, paddedNanos(r.Now), paddedNanos(r.Now.Add(r.Lease))
+	}
 	for _, key := range sent.Keys {
 		args = append(args, key)
 	}
@@ -135,8 +168,11 @@ func (s *Store) Confirm(ctx context.Context, sent store.Sent) error {
 	if err != nil {
 		return fmt.Errorf("confirm: %w", err)
 	}
-	if res == -1 {
+	switch res {
+	case -1:
 		return fmt.Errorf("confirm: fence %d: %w", store.FenceOf(ctx), store.ErrFenced)
+	case 0:
+		return fmt.Errorf("confirm: renew %s: %w", sent.FirstKey(), store.ErrClaimLost)
 	}
 	return nil
 }
@@ -217,36 +253,15 @@ func (s *Store) Ledger(ctx context.Context) (map[string]time.Time, error) {
 	return ledger, nil
 }
 
-// claimAllScript is Claim's check-and-set for many keys in one call, atomic because Redis
-// runs a script without interleaving: the fence is checked once, then each key. A claim is
-// stored as "<expiry>|<owner>", the expiry in Unix nanoseconds zero-padded to 20 digits so
-// that string comparison orders it exactly (Lua numbers are doubles and would round
-// nanoseconds). It returns one 0/1 per key, or -1 when fenced.
+// claimAllScript is Claim's check-and-set (claimLua) for many keys in one call, atomic
+// because Redis runs a script without interleaving: the fence is checked once, then each key.
+// It returns one 0/1 per key, or -1 when fenced.
 //
 // KEYS[1] fence, KEYS[2] ledger, KEYS[3] claims; ARGV fence, owner, now, expiry, the keys.
-var claimAllScript = goredis.NewScript(fenceLua + `
+var claimAllScript = goredis.NewScript(fenceLua + claimLua + `
 local won = {}
-local mine = ARGV[4] .. '|' .. ARGV[2]
 for i = 5, #ARGV do
-	local key = ARGV[i]
-	local ok = 1
-	if redis.call('HEXISTS', KEYS[2], key) == 1 then
-		ok = 0
-	else
-		local held = redis.call('HGET', KEYS[3], key)
-		if held then
-			local sep = string.find(held, '|', 1, true)
-			local expiry = string.sub(held, 1, sep - 1)
-			local owner = string.sub(held, sep + 1)
-			if owner ~= ARGV[2] and expiry > ARGV[3] then
-				ok = 0
-			end
-		end
-	end
-	if ok == 1 then
-		redis.call('HSET', KEYS[3], key, mine)
-	end
-	won[#won + 1] = ok
+	won[#won + 1] = claim(KEYS[2], KEYS[3], ARGV[i], ARGV[2], ARGV[3], ARGV[4])
 end
 return won
 `)

@@ -27,7 +27,8 @@ func (s *Store) Claim(ctx context.Context, key, owner string, now time.Time, lea
 // atomically. Confirming a key again replaces what it points to. An unfinished
 // sent (store.Sent.Complete) confirms no key: its messages are indexed and it
 // is kept, text and all, under its first key for Pending until a complete one
-// replaces it.
+// replaces it; its Renew, if set, claims that key in the same transaction
+// (store.ErrClaimLost when it cannot).
 func (s *Store) Confirm(ctx context.Context, sent store.Sent) error {
 	sent, err := store.NormalizeSent(sent)
 	if err != nil {
@@ -42,7 +43,9 @@ func (s *Store) Confirm(ctx context.Context, sent store.Sent) error {
 	if err != nil {
 		return fmt.Errorf("confirm: %w", err)
 	}
+	var lost bool
 	err = s.write(ctx, func(tx *sql.Tx) error {
+		lost = false // fn may run again in another batch
 		if err := s.fence(ctx, tx); err != nil {
 			return err
 		}
@@ -90,10 +93,25 @@ func (s *Store) Confirm(ctx context.Context, sent store.Sent) error {
 				return err
 			}
 		}
+		if r := sent.Renew; r != nil && !sent.Complete() {
+			c, err := s.newClaimer(ctx, tx)
+			if err != nil {
+				return err
+			}
+			defer c.close()
+			won, err := c.claim(ctx, sent.FirstKey(), r.Owner, r.Now, r.Lease)
+			if err != nil {
+				return err
+			}
+			lost = !won
+		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("confirm: %w", err)
+	}
+	if lost {
+		return fmt.Errorf("confirm: renew %s: %w", sent.FirstKey(), store.ErrClaimLost)
 	}
 	return nil
 }
@@ -227,47 +245,15 @@ func (s *Store) ClaimAll(ctx context.Context, keys []string, owner string, now t
 		if err := s.fence(ctx, tx); err != nil {
 			return err
 		}
-		confirmed, err := tx.PrepareContext(ctx, `SELECT 1 FROM ledger WHERE namespace = ? AND key = ?`)
+		c, err := s.newClaimer(ctx, tx)
 		if err != nil {
 			return err
 		}
-		defer confirmed.Close()
-		held, err := tx.PrepareContext(ctx, `SELECT owner, expires FROM claims WHERE namespace = ? AND key = ?`)
-		if err != nil {
-			return err
-		}
-		defer held.Close()
-		take, err := tx.PrepareContext(ctx, `INSERT INTO claims (namespace, key, owner, expires) VALUES (?, ?, ?, ?)
-				ON CONFLICT (namespace, key) DO UPDATE SET owner = excluded.owner, expires = excluded.expires`)
-		if err != nil {
-			return err
-		}
-		defer take.Close()
-		expires := now.Add(lease).UnixNano()
+		defer c.close()
 		for i, key := range keys {
-			var one int
-			err := confirmed.QueryRowContext(ctx, s.namespace, key).Scan(&one)
-			if err == nil {
-				continue
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
+			if won[i], err = c.claim(ctx, key, owner, now, lease); err != nil {
 				return err
 			}
-			var holder string
-			var until int64
-			err = held.QueryRowContext(ctx, s.namespace, key).Scan(&holder, &until)
-			switch {
-			case err == nil:
-				if holder != owner && until > now.UnixNano() {
-					continue
-				}
-			case !errors.Is(err, sql.ErrNoRows):
-				return err
-			}
-			if _, err := take.ExecContext(ctx, s.namespace, key, owner, expires); err != nil {
-				return err
-			}
-			won[i] = true
 		}
 		return nil
 	})
@@ -275,6 +261,67 @@ func (s *Store) ClaimAll(ctx context.Context, keys []string, owner string, now t
 		return nil, fmt.Errorf("claim %d keys: %w", len(keys), err)
 	}
 	return won, nil
+}
+
+// claimer is Claim's check-and-set inside a write transaction, its statements prepared once
+// for the keys of a ClaimAll.
+type claimer struct {
+	namespace                string
+	confirmed, holder, taken *sql.Stmt
+}
+
+func (s *Store) newClaimer(ctx context.Context, tx *sql.Tx) (*claimer, error) {
+	c := &claimer{namespace: s.namespace}
+	var err error
+	if c.confirmed, err = tx.PrepareContext(ctx, `SELECT 1 FROM ledger WHERE namespace = ? AND key = ?`); err != nil {
+		return nil, err
+	}
+	if c.holder, err = tx.PrepareContext(ctx, `SELECT owner, expires FROM claims WHERE namespace = ? AND key = ?`); err != nil {
+		c.close()
+		return nil, err
+	}
+	if c.taken, err = tx.PrepareContext(ctx, `INSERT INTO claims (namespace, key, owner, expires) VALUES (?, ?, ?, ?)
+			ON CONFLICT (namespace, key) DO UPDATE SET owner = excluded.owner, expires = excluded.expires`); err != nil {
+		c.close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *claimer) close() {
+	for _, st := range []*sql.Stmt{c.confirmed, c.holder, c.taken} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// claim takes key for owner until now+lease and reports true, unless key is confirmed or
+// another owner's claim on it expires after now.
+func (c *claimer) claim(ctx context.Context, key, owner string, now time.Time, lease time.Duration) (bool, error) {
+	var one int
+	err := c.confirmed.QueryRowContext(ctx, c.namespace, key).Scan(&one)
+	if err == nil {
+		return false, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return false, err
+	}
+	var holder string
+	var until int64
+	err = c.holder.QueryRowContext(ctx, c.namespace, key).Scan(&holder, &until)
+	switch {
+	case err == nil:
+		if holder != owner && until > now.UnixNano() {
+			return false, nil
+		}
+	case !errors.Is(err, sql.ErrNoRows):
+		return false, err
+	}
+	if _, err := c.taken.ExecContext(ctx, c.namespace, key, owner, now.Add(lease).UnixNano()); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // PruneLedger removes, in one transaction, the confirmed keys keep refuses; then every record

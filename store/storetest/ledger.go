@@ -323,3 +323,119 @@ func mustPending(tb testing.TB, b Backend) []store.Sent {
 	}
 	return got
 }
+
+// testConfirmRenews: the Confirm of an unfinished message with a Renew renews the claim of its
+// first key as Claim would, in the same write: the record is written whether or not the claim
+// is still the owner's, and a lost claim is reported as ErrClaimLost. A fenced one writes and
+// renews nothing; a complete one ignores the Renew; an invalid one is refused whole.
+func testConfirmRenews(t *testing.T, s suite) {
+	b, _ := s.openFresh(t, "renew")
+	ctx := testContext(t)
+	const lease = time.Minute
+	claim := func(key, owner string, at time.Duration) bool {
+		t.Helper()
+		ok, err := b.Claim(ctx, key, owner, t0.Add(at), lease)
+		if err != nil {
+			t.Fatalf("claim %s by %s at +%v: %v", key, owner, at, err)
+		}
+		return ok
+	}
+	part := func(first string, id int, owner string, at time.Duration) store.Sent {
+		return store.Sent{Keys: []string{first, first + "/2"}, Department: "市教育局", Stage: "nudge", ChatID: -700,
+			MessageIDs: []int{id}, Parts: 3, Text: "一\n二\n三", At: t0,
+			Renew: &store.Renewal{Owner: owner, Now: t0.Add(at), Lease: lease}}
+	}
+	recorded := func(what string, id int) {
+		t.Helper()
+		if _, ok, err := b.MessageRef(ctx, -700, id); err != nil || !ok {
+			t.Errorf("%s: message ref of part %d: got found=%v, %v; want it recorded", what, id, ok, err)
+		}
+	}
+
+	// a's claim of k, renewed by the record of its first part at +50s, holds until +110s.
+	if !claim("k", "a", 0) {
+		t.Fatal("claim k by a: got false, want true")
+	}
+	if err := b.Confirm(ctx, part("k", 1, "a", 50*time.Second)); err != nil {
+		t.Fatalf("confirm part 1 renewing a's claim: %v", err)
+	}
+	recorded("renewed", 1)
+	if claim("k", "b", 70*time.Second) {
+		t.Error("claim k by b at +70s, after the first lease but within the renewed one: got true, want false")
+	}
+	// b records a part of k: it goes in, but the claim stays a's.
+	if err := b.Confirm(ctx, part("k", 2, "b", 80*time.Second)); !errors.Is(err, store.ErrClaimLost) {
+		t.Errorf("confirm renewing a claim another owner holds: got %v, want ErrClaimLost", err)
+	}
+	recorded("claim lost", 2)
+	if claim("k", "c", 109*time.Second) {
+		t.Error("claim k by c at +109s: got true, want false (the lost renewal must not take it)")
+	}
+	if got := mustPending(t, b); len(got) != 1 || got[0].Renew != nil {
+		t.Errorf("pending: got %+v, want one message, without a Renew", got)
+	}
+
+	// A lapsed claim is taken, as Claim takes it.
+	if !claim("l", "a", 0) {
+		t.Fatal("claim l by a: got false, want true")
+	}
+	if err := b.Confirm(ctx, part("l", 3, "b", 2*lease)); err != nil {
+		t.Errorf("confirm renewing a lapsed claim of another owner: got %v, want nil", err)
+	}
+	if claim("l", "a", 2*lease+time.Second) {
+		t.Error("claim l by a after b's renewal took it: got true, want false")
+	}
+
+	// A key confirmed meanwhile cannot be renewed; its ledger entry stays.
+	if err := b.Confirm(ctx, store.Sent{Keys: []string{"m"}, ChatID: -700, MessageIDs: []int{4}, At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Confirm(ctx, part("m", 5, "a", time.Second)); !errors.Is(err, store.ErrClaimLost) {
+		t.Errorf("confirm renewing a confirmed key: got %v, want ErrClaimLost", err)
+	}
+	if got := mustLedger(t, b); len(got) != 1 {
+		t.Errorf("ledger: got %v, want only m", got)
+	}
+
+	// A complete message ignores its Renew and drops its claims as ever.
+	if !claim("n", "a", 0) {
+		t.Fatal("claim n by a: got false, want true")
+	}
+	whole := part("n", 6, "b", time.Second)
+	whole.Parts, whole.Text = 1, ""
+	if err := b.Confirm(ctx, whole); err != nil {
+		t.Errorf("confirm a complete message with a Renew: got %v, want nil", err)
+	}
+	if _, ok, err := b.SentFor(ctx, "n"); err != nil || !ok {
+		t.Errorf("sent for n: got found=%v, %v; want it confirmed", ok, err)
+	}
+
+	// A fenced one renews nothing.
+	if !claim("f", "a", 0) {
+		t.Fatal("claim f by a: got false, want true")
+	}
+	if _, err := b.ClaimAll(store.WithFence(ctx, 4), []string{"f/2"}, "a", t0, lease); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Confirm(store.WithFence(ctx, 3), part("f", 7, "a", 50*time.Second)); !errors.Is(err, store.ErrFenced) {
+		t.Errorf("confirm with fence 3 after 4: got %v, want ErrFenced", err)
+	}
+	if _, ok, err := b.MessageRef(ctx, -700, 7); err != nil || ok {
+		t.Errorf("message ref after a fenced confirm: got found=%v, %v; want false, nil", ok, err)
+	}
+	if !claim("f", "b", lease) {
+		t.Error("claim f by b once a's first lease lapsed: got false, want true (the fenced renewal renewed it)")
+	}
+
+	// An invalid Renew is refused, and nothing is written.
+	for _, r := range []store.Renewal{{Now: t0, Lease: lease}, {Owner: "a", Lease: lease}, {Owner: "a", Now: t0}} {
+		bad := part("g", 8, "a", 0)
+		bad.Renew = &r
+		if err := b.Confirm(ctx, bad); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("confirm with renew %+v: got %v, want ErrInvalid", r, err)
+		}
+	}
+	if _, ok, err := b.MessageRef(ctx, -700, 8); err != nil || ok {
+		t.Errorf("message ref after refused confirms: got found=%v, %v; want false, nil", ok, err)
+	}
+}

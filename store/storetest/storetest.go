@@ -125,6 +125,7 @@ func Run(t *testing.T, open Opener, opts ...Option) {
 		{"ClaimRace", testClaimRace},
 		{"ConfirmAndMessageRef", testConfirmAndMessageRef},
 		{"ConfirmByParts", testConfirmByParts},
+		{"ConfirmRenews", testConfirmRenews},
 		{"Fencing", testFencing},
 		{"ClaimAll", testClaimAll},
 		{"ClaimAllFenced", testClaimAllFenced},
