@@ -94,8 +94,9 @@ func BenchmarkBaselineLookup(b *testing.B) {
 }
 
 // BenchmarkTickPlanning is what a tick does between reading the store and claiming: index
-// the store's rows (NewState, SetBound) and decide. "cold" is the first tick ever, "steady"
-// the next day's, its ledger holding everything the first one sent.
+// the store's rows (NewState, SetBound) and plan, streamed (PlanTick). "cold" is the first
+// tick ever, "steady" the next day's, its ledger holding everything the first one sent (the
+// daily prune drops none of it: it is a day old).
 func BenchmarkTickPlanning(b *testing.B) {
 	const n = 100_000
 	p, latest, ledger, s, now := benchInput(n)
@@ -105,10 +106,15 @@ func BenchmarkTickPlanning(b *testing.B) {
 		st.SetBound(chats)
 		return Decide(p, st, s, at)
 	}
+	planTick := func(ledger map[string]time.Time, at time.Time) *TickPlan {
+		st := NewState(latest, ledger, nil)
+		st.SetBound(chats)
+		return PlanTick(p, st, s, at)
+	}
 	b.Run(fmt.Sprintf("cold/tasks=%d", n), func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			plan(nil, now)
+			planTick(nil, now)
 		}
 	})
 	sent := maps.Clone(ledger)
@@ -123,7 +129,7 @@ func BenchmarkTickPlanning(b *testing.B) {
 	b.Run(fmt.Sprintf("steady/tasks=%d", n), func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			plan(sent, next)
+			planTick(sent, next)
 		}
 	})
 }
@@ -158,7 +164,7 @@ func BenchmarkBaselineMap(b *testing.B) {
 func BenchmarkWalk(b *testing.B) {
 	p, st, s, now := benchPlan(100_000)
 	count := func(at time.Time) (items int) {
-		walk(p, st, s, at, nil, func(it *planned) {
+		walk(p, st, s, at, true, nil, func(it *planned) {
 			items += it.escalated
 			if it.nudged {
 				items++
@@ -187,6 +193,37 @@ func BenchmarkWalk(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			count(next)
+		}
+	})
+}
+
+// BenchmarkNewState is the index of the store's rows with the ledger of BenchmarkTickPlanning's
+// steady tick (about 450,000 keys), against reading every key once (the least a parse does).
+func BenchmarkNewState(b *testing.B) {
+	p, latest, ledger, s, now := benchInput(100_000)
+	sent := maps.Clone(ledger)
+	d := Decide(p, NewState(latest, ledger, nil), s, now)
+	for _, due := range d.Nudges {
+		sent[due.Key] = now
+	}
+	for _, e := range d.Escalations {
+		sent[e.Key] = now
+	}
+	b.Run("ledger", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			NewState(latest, sent, nil)
+		}
+	})
+	b.Run("baseline-read-keys", func(b *testing.B) {
+		for b.Loop() {
+			n := 0
+			for k, at := range sent {
+				n += int(k[0]) + int(k[len(k)-1]) + at.Nanosecond()
+			}
+			if n == 0 {
+				b.Fatal("no keys")
+			}
 		}
 	})
 }

@@ -2,8 +2,9 @@
 // deadlines, escalations to the supervisors, and the weekly digest.
 //
 // The reminder policy is one pure function, Decide(plan, state, settings, now), like
-// robfig/cron's Schedule.Next(t): the daemon calls it on every tick and `duban plan` calls it
-// over a simulated calendar, so nothing about it is written twice. Assess, from the same
+// robfig/cron's Schedule.Next(t): `duban plan` calls it over a simulated calendar and the
+// daemon runs the same walk on every tick, streamed into a compact plan (PlanTick), so
+// nothing about it is written twice. Assess, from the same
 // rules, gives the three-colour warning (三色督办) shown in nudges, /status, the digest and
 // the export.
 //
@@ -29,6 +30,7 @@
 package scheduler
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"strconv"
@@ -96,22 +98,71 @@ type State struct {
 
 	// labels number the before:<label> stages in the ledger ("7d"), which entries name by
 	// number, so that an entry holds no pointer for the collector to follow.
-	labels map[string]int32
+	labelNames []string         // by number - 1
+	labels     map[string]int32 // once there are more than a few
+
+	// depts are the departments seen, each once: a pair's name is one of these, not a view of
+	// the ledger key it came from, so that comparing names reads memory already in cache.
+	depts     []string
+	deptIndex map[string]uint16 // once there are more than a few
+
+	ahead byte // what addLedger read ahead, kept so that the reads are not left out
+}
+
+// intern is dept's index in depts, added if new; false if there are too many to number.
+func (st *State) intern(dept string) (uint16, bool) {
+	if st.deptIndex == nil {
+		for i, d := range st.depts {
+			if d == dept {
+				return uint16(i), true
+			}
+		}
+	} else if i, ok := st.deptIndex[dept]; ok {
+		return i, true
+	}
+	if len(st.depts) > math.MaxUint16 {
+		return 0, false
+	}
+	i := uint16(len(st.depts))
+	st.depts = append(st.depts, strings.Clone(dept))
+	if st.deptIndex != nil {
+		st.deptIndex[st.depts[i]] = i
+	} else if len(st.depts) > 8 {
+		st.deptIndex = make(map[string]uint16, 2*len(st.depts))
+		for j, d := range st.depts {
+			st.deptIndex[d] = uint16(j)
+		}
+	}
+	return i, true
 }
 
 // labelID is the number of a before stage's label, added with add; -1 if absent. 0 is "".
 func (st *State) labelID(label string, add bool) int32 {
-	if id, ok := st.labels[label]; ok || label == "" {
+	if label == "" {
+		return 0
+	}
+	if st.labels == nil {
+		for i, l := range st.labelNames { // a handful: cheaper than hashing
+			if l == label {
+				return int32(i + 1)
+			}
+		}
+	} else if id, ok := st.labels[label]; ok {
 		return id
 	}
 	if !add {
 		return -1
 	}
-	if st.labels == nil {
-		st.labels = map[string]int32{}
+	st.labelNames = append(st.labelNames, strings.Clone(label))
+	id := int32(len(st.labelNames))
+	if st.labels != nil {
+		st.labels[st.labelNames[id-1]] = id
+	} else if len(st.labelNames) > 8 {
+		st.labels = make(map[string]int32, 2*len(st.labelNames))
+		for i, l := range st.labelNames {
+			st.labels[l] = int32(i + 1)
+		}
 	}
-	id := int32(len(st.labels) + 1)
-	st.labels[label] = id
 	return id
 }
 
@@ -140,15 +191,18 @@ const (
 
 // sentEntry is one ledger key of a pair, parsed: period is the deadline's day number (noDay
 // when the key's period is not a date as periodOf writes it, so it matches nothing), t and n
-// the stage's numbers.
+// the stage's numbers. task and dept say whose it is, for NewState's sort; they fill what
+// would be padding.
 type sentEntry struct {
-	escalation bool
-	kind       stageKind
-	period     int32
+	at         int64 // when it was sent (nanos), as instant compares it
 	n          int64
 	t          int64
+	period     int32
 	label      int32 // before:<label>, its number in State.labels (0: none)
-	at         int64 // when it was sent (nanos), as instant compares it
+	task       int32
+	dept       uint16 // in State.depts
+	escalation bool
+	kind       stageKind
 }
 
 const noDay = math.MinInt32
@@ -163,9 +217,7 @@ func NewState(latest []store.State, ledger map[string]time.Time, snoozes map[str
 		ps := st.pair(latest[i].Task, latest[i].Department, true)
 		ps.latest = &latest[i]
 	}
-	for key, at := range ledger {
-		st.MarkSent(key, at)
-	}
+	st.addLedger(ledger)
 	for key, until := range snoozes {
 		task, dept, ok := strings.Cut(key, "|")
 		if id, err := strconv.Atoi(task); ok && err == nil {
@@ -173,6 +225,140 @@ func NewState(latest []store.State, ledger map[string]time.Time, snoozes map[str
 		}
 	}
 	return st
+}
+
+// addLedger indexes a whole ledger. A map's order is random, so placing each key as it comes
+// would touch a random task, pair and block of entries for every key (at 450,000 keys, most
+// of NewState's time went in cache misses): the keys are parsed first into one slice, then
+// put in task order by a counting sort, so that each pair's entries are one run of the sorted
+// slice, which the pair takes as it is.
+func (st *State) addLedger(ledger map[string]time.Time) {
+	if len(ledger) == 0 {
+		return
+	}
+	rows := make([]sentEntry, 0, len(ledger))
+	lo, hi := int32(math.MaxInt32), int32(math.MinInt32)
+	// The keys come from the map in random order and their bytes are not in cache: they are
+	// taken a batch at a time, and each batch's bytes are read once in a loop that does
+	// nothing else, where the loads overlap, before they are parsed.
+	var batch [readAhead]string
+	var ats [readAhead]int64
+	var ahead byte
+	parse := func(batch []string, ats []int64) {
+		for _, key := range batch {
+			ahead += key[0] + key[len(key)-1]
+		}
+		for i, key := range batch {
+			if strings.HasPrefix(key, "u|") {
+				st.markTold(key)
+				continue
+			}
+			var e sentEntry
+			id, dept, ok := st.parseKey(key, ats[i], &e)
+			if !ok {
+				continue
+			}
+			d, fits := st.intern(dept)
+			if id < math.MinInt32 || id > math.MaxInt32 || !fits {
+				st.addEntry(id, dept, e) // cannot be numbered for the sort: placed on its own
+				continue
+			}
+			e.task, e.dept = int32(id), d
+			lo, hi = min(lo, e.task), max(hi, e.task)
+			rows = append(rows, e)
+		}
+	}
+	n := 0
+	for key, at := range ledger {
+		if key == "" {
+			continue
+		}
+		batch[n], ats[n] = key, instant(at)
+		if n++; n == len(batch) {
+			parse(batch[:], ats[:])
+			n = 0
+		}
+	}
+	parse(batch[:n], ats[:n])
+	st.ahead = ahead
+	if len(rows) == 0 {
+		return
+	}
+	var sorted []sentEntry
+	if span := int64(hi) - int64(lo) + 1; span <= 4*int64(len(rows))+1024 {
+		// A counting sort into a second slice: its writes go to random places but wait for
+		// nothing (sorting in place chains one cache miss to the next, and took half again as
+		// long).
+		sorted = make([]sentEntry, len(rows))
+		at := make([]int32, span+1)
+		for i := range rows {
+			at[rows[i].task-lo+1]++
+		}
+		for i := 1; i < len(at); i++ {
+			at[i] += at[i-1]
+		}
+		for i := range rows {
+			j := &at[rows[i].task-lo]
+			sorted[*j] = rows[i]
+			*j++
+		}
+	} else {
+		sorted = rows
+		slices.SortFunc(sorted, func(a, b sentEntry) int { return cmp.Compare(a.task, b.task) })
+	}
+	for i := 0; i < len(sorted); {
+		j := i + 1
+		for j < len(sorted) && sorted[j].task == sorted[i].task {
+			j++
+		}
+		run := sorted[i:j]
+		sortByDept(run)
+		for k := 0; k < len(run); {
+			l := k + 1
+			for l < len(run) && run[l].dept == run[k].dept {
+				l++
+			}
+			ps := st.pair(int(run[k].task), st.depts[run[k].dept], true)
+			if ps.sent == nil {
+				ps.sent = run[k:l:l] // full: an append (MarkSent) moves it out
+			} else {
+				ps.sent = append(ps.sent, run[k:l]...)
+			}
+			k = l
+		}
+		i = j
+	}
+}
+
+// readAhead is how many keys addLedger reads at once.
+const readAhead = 128
+
+// sortByDept puts a task's entries in department order, stable: they are few, so by
+// insertion, unless there are many.
+func sortByDept(run []sentEntry) {
+	sorted := true
+	for i := 1; i < len(run) && sorted; i++ {
+		sorted = run[i-1].dept <= run[i].dept
+	}
+	if sorted {
+		return
+	}
+	if len(run) > 32 {
+		slices.SortStableFunc(run, func(a, b sentEntry) int { return cmp.Compare(a.dept, b.dept) })
+		return
+	}
+	for i := 1; i < len(run); i++ {
+		for j := i; j > 0 && run[j].dept < run[j-1].dept; j-- {
+			run[j], run[j-1] = run[j-1], run[j]
+		}
+	}
+}
+
+func (st *State) markTold(key string) {
+	if st.told == nil {
+		st.told = map[string]bool{}
+	}
+	st.told[key] = true
 }
 
 // pair finds (or, with create, adds) a pair's state; nil when absent.
@@ -200,6 +386,9 @@ func (st *State) pair(task int, dept string, create bool) *pairState {
 	if ts.pairs == nil {
 		// Room for three departments from the shared block; a fourth moves the task's out.
 		ts.pairs = carve(&st.pairSlab, 3, slabSize(st.count))
+	}
+	if d, ok := st.intern(dept); ok {
+		dept = st.depts[d]
 	}
 	ts.pairs = append(ts.pairs, pairState{department: dept})
 	return &ts.pairs[len(ts.pairs)-1]
@@ -261,36 +450,106 @@ func (st *State) SetBound(chats map[string]int64) {
 // ticks) are not the policy's business and are ignored.
 func (st *State) MarkSent(key string, at time.Time) {
 	if strings.HasPrefix(key, "u|") {
-		if st.told == nil {
-			st.told = map[string]bool{}
-		}
-		st.told[key] = true
+		st.markTold(key)
 		return
 	}
-	kind, rest, ok1 := strings.Cut(key, "|")
-	task, rest, ok2 := strings.Cut(rest, "|")
-	dept, rest, ok3 := strings.Cut(rest, "|")
-	period, stage, ok4 := strings.Cut(rest, "|")
-	if !ok1 || !ok2 || !ok3 || !ok4 || (kind != "n" && kind != "e") {
-		return
+	var e sentEntry
+	if id, dept, ok := st.parseKey(key, instant(at), &e); ok {
+		st.addEntry(id, dept, e)
 	}
-	id, err := strconv.Atoi(task)
-	if err != nil {
-		return
-	}
+}
+
+// addEntry adds one parsed entry to its pair.
+func (st *State) addEntry(id int, dept string, e sentEntry) {
 	ps := st.pair(id, dept, true)
 	if ps.sent == nil {
 		// Room for two entries from the shared block: a third moves the pair's out.
 		ps.sent = carve(&st.sentSlab, 2, slabSize(st.count))
 	}
-	ps.sent = append(ps.sent, st.parseEntry(kind == "e", period, stage, at))
+	ps.sent = append(ps.sent, e)
+}
+
+// parseKey reads a pair's ledger key, "<n|e>|<task>|<department>|<period>|<stage>", into e;
+// false for any other key. It reads the key once, left to right, and allocates nothing: a
+// steady tick's ledger has hundreds of thousands of keys.
+func (st *State) parseKey(key string, at int64, e *sentEntry) (task int, dept string, ok bool) {
+	if len(key) < 2 || key[1] != '|' || key[0] != 'n' && key[0] != 'e' {
+		return 0, "", false
+	}
+	rest := key[2:]
+	// The task: plain digits, as the policy writes it, read as they are scanned.
+	i := 0
+	for ; i < len(rest) && i < 18 && rest[i]-'0' <= 9; i++ {
+		task = task*10 + int(rest[i]-'0')
+	}
+	if i == 0 || i == len(rest) || rest[i] != '|' {
+		// Not plain digits (a sign, or too long): as strconv.Atoi reads them.
+		if i = strings.IndexByte(rest, '|'); i < 0 {
+			return 0, "", false
+		}
+		if task, ok = atoi(rest[:i]); !ok {
+			return 0, "", false
+		}
+	}
+	rest = rest[i+1:]
+	if i = strings.IndexByte(rest, '|'); i < 0 {
+		return 0, "", false
+	}
+	dept, rest = rest[:i], rest[i+1:]
+	// The period: "2026-12-31" as periodOf writes it, else whatever comes before the next |.
+	var period string
+	if len(rest) > 10 && rest[10] == '|' && isDate(rest[:10]) {
+		period, rest = rest[:10], rest[11:]
+	} else {
+		if i = strings.IndexByte(rest, '|'); i < 0 {
+			return 0, "", false
+		}
+		period, rest = rest[:i], rest[i+1:]
+	}
+	st.parseEntry(e, key[0] == 'e', period, rest, at)
+	return task, dept, true
+}
+
+// isDate reports whether s is shaped "dddd-dd-dd".
+func isDate(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if i == 4 || i == 7 {
+			if s[i] != '-' {
+				return false
+			}
+		} else if s[i]-'0' > 9 {
+			return false
+		}
+	}
+	return len(s) == 10
+}
+
+// atoi is strconv.Atoi, without its error for the usual case of plain digits.
+func atoi(s string) (int, bool) {
+	if len(s) == 0 || len(s) > 18 {
+		n, err := strconv.Atoi(s)
+		return n, err == nil
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i] - '0'
+		if c > 9 {
+			n, err := strconv.Atoi(s) // a sign: Atoi takes it
+			return n, err == nil
+		}
+		n = n*10 + int(c)
+	}
+	return n, true
 }
 
 // parseEntry reads a pair's ledger key's period and stage. A number is taken only as the
 // policy writes it (canonical decimal), so that an entry matches exactly the keys it matched
 // as a string.
-func (st *State) parseEntry(escalation bool, period, stage string, at time.Time) sentEntry {
-	e := sentEntry{escalation: escalation, period: parseDay(period), at: instant(at)}
+func (st *State) parseEntry(e *sentEntry, escalation bool, period, stage string, at int64) {
+	*e = sentEntry{escalation: escalation, period: parseDay(period), at: at}
+	if len(stage) == 0 {
+		return
+	}
 	if escalation {
 		switch {
 		case stage == "overdue":
@@ -300,16 +559,23 @@ func (st *State) parseEntry(escalation bool, period, stage string, at time.Time)
 				e.kind, e.t = kindUnanswered, t
 			}
 		}
-		return e
+		return
 	}
-	switch {
-	case strings.HasPrefix(stage, "before:"):
-		e.kind, e.label = kindBefore, st.labelID(stage[len("before:"):], true)
-	case strings.HasPrefix(stage, "overdue:"):
-		if n, ok := canonicalInt(stage[len("overdue:"):]); ok {
-			e.kind, e.n = kindOverdue, n
+	switch stage[0] {
+	case 'b':
+		if strings.HasPrefix(stage, "before:") {
+			e.kind, e.label = kindBefore, st.labelID(stage[len("before:"):], true)
 		}
-	case strings.HasPrefix(stage, "stale:"):
+	case 'o':
+		if strings.HasPrefix(stage, "overdue:") {
+			if n, ok := canonicalInt(stage[len("overdue:"):]); ok {
+				e.kind, e.n = kindOverdue, n
+			}
+		}
+	case 's':
+		if !strings.HasPrefix(stage, "stale:") {
+			break
+		}
 		ts, ns, found := strings.Cut(stage[len("stale:"):], ":")
 		t, ok := canonicalInt(ts)
 		if !found || !ok {
@@ -320,17 +586,39 @@ func (st *State) parseEntry(escalation bool, period, stage string, at time.Time)
 			e.kind, e.n = kindStale, n
 		}
 	}
-	return e
 }
 
-// canonicalInt parses s if strconv.AppendInt would write it so.
+// canonicalInt parses s if strconv.AppendInt would write it so: an optional minus, then
+// digits with no leading zero ("0" itself, but not "-0").
 func canonicalInt(s string) (int64, bool) {
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
+	neg := len(s) > 0 && s[0] == '-'
+	digits := s
+	if neg {
+		digits = s[1:]
+	}
+	if len(digits) == 0 || digits[0] == '0' && (len(digits) > 1 || neg) {
 		return 0, false
 	}
-	var buf [20]byte
-	return n, string(strconv.AppendInt(buf[:0], n, 10)) == s
+	if len(digits) > 18 { // may not fit: let strconv say
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		var buf [20]byte
+		return n, string(strconv.AppendInt(buf[:0], n, 10)) == s
+	}
+	var n int64
+	for i := 0; i < len(digits); i++ {
+		c := digits[i] - '0'
+		if c > 9 {
+			return 0, false
+		}
+		n = n*10 + int64(c)
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 // parseDay is the day number of a period as periodOf writes it, noDay for anything else.
@@ -338,16 +626,63 @@ func parseDay(s string) int32 {
 	if len(s) < len("0-01-01") || s[len(s)-6] != '-' || s[len(s)-3] != '-' {
 		return noDay
 	}
-	y, ok := canonicalInt(s[:len(s)-6])
-	m, d := twoDigits(s[len(s)-5:]), twoDigits(s[len(s)-2:])
-	if !ok || m < 0 || d < 0 || y < -1_000_000 || y > 1_000_000 {
-		return noDay
+	var y int64
+	ok := false
+	if len(s) == 10 && s[0] >= '1' && s[0] <= '9' && s[1]-'0' <= 9 && s[2]-'0' <= 9 && s[3]-'0' <= 9 {
+		y, ok = int64(s[0]-'0')*1000+int64(s[1]-'0')*100+int64(s[2]-'0')*10+int64(s[3]-'0'), true // the usual year
+	} else {
+		y, ok = canonicalInt(s[:len(s)-6])
 	}
-	t := time.Date(int(y), time.Month(m), d, 0, 0, 0, 0, time.UTC)
-	if ty, tm, td := t.Date(); ty != int(y) || int(tm) != m || td != d {
+	m, d := twoDigits(s[len(s)-5:]), twoDigits(s[len(s)-2:])
+	if !ok || m < 1 || m > 12 || d < 1 || y < -1_000_000 || y > 1_000_000 || d > daysIn(int(y), time.Month(m)) {
 		return noDay // "2026-02-30" is no date periodOf writes
 	}
-	return int32(t.Unix() / 86400)
+	if y >= tableFrom && y < tableFrom+int64(len(yearStart)) {
+		return yearStart[y-tableFrom] + monthStart[leapIndex(int(y))][m-1] + int32(d) - 1
+	}
+	return int32(civilDay(int(y), time.Month(m), d))
+}
+
+// The day numbers of the years a ledger's periods fall in, and of the months in a year:
+// parseDay reads one date per key, and civilDay's divisions were a fifth of a key's parse.
+const tableFrom = 1970
+
+var (
+	yearStart  [256]int32 // civilDay(tableFrom+i, 1, 1)
+	monthStart [2][12]int32
+)
+
+func init() {
+	for i := range yearStart {
+		yearStart[i] = int32(civilDay(tableFrom+i, time.January, 1))
+	}
+	for leap := range monthStart {
+		y := 2025 + leap*3 // 2025 is not a leap year, 2028 is
+		for m := range monthStart[leap] {
+			monthStart[leap][m] = int32(civilDay(y, time.Month(m+1), 1) - civilDay(y, time.January, 1))
+		}
+	}
+}
+
+func leapIndex(y int) int {
+	if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+		return 1
+	}
+	return 0
+}
+
+// daysIn is the number of days of month m of year y (proleptic Gregorian).
+func daysIn(y int, m time.Month) int {
+	switch m {
+	case time.February:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case time.April, time.June, time.September, time.November:
+		return 30
+	}
+	return 31
 }
 
 func twoDigits(s string) int {
@@ -686,7 +1021,7 @@ func Decide(plan *config.Plan, st *State, s Settings, now time.Time) Decision {
 	var nudges chunks[Due]
 	var escalations chunks[Escalation]
 	var assessments slab[Assessment]
-	u := walk(plan, st, s, now, assessments.next, func(it *planned) {
+	u := walk(plan, st, s, now, true, assessments.next, func(it *planned) {
 		a := it.assessment // one per pair, shared by its nudge and escalations
 		if it.nudged {
 			d := it.nudge
@@ -710,15 +1045,28 @@ type planned struct {
 	escalated   int
 	escalations [2]Escalation
 	assessment  *Assessment
+
+	// What the items are, for a consumer that builds their keys later (walk without keys,
+	// when nudge and escalations hold no Key or Label): the pair, the stage and its numbers
+	// (n and t as the key writes them; before indexes the settings' RemindBefore), which
+	// escalations are due, and since, the unanswered one's.
+	task                      *config.Task
+	dept                      string
+	current                   *store.State // the pair's latest state if its status counts in this period
+	stage                     Stage
+	n, t                      int64
+	before                    int
+	escOverdue, escUnanswered bool
+	since                     int64
 }
 
 // walk is the policy streamed: it decides every pair of the plan and calls emit for each pair
-// of a bound department with something due, in plan order, building ledger keys only for
-// those; the plan's reminders are never all held at once. slot, if not nil, gives the
-// assessment of each such pair a place of the consumer's, so that one who keeps it does not
-// copy it. What the unbound departments hold is summed up in the result.
-func walk(plan *config.Plan, st *State, s Settings, now time.Time, slot func() *Assessment, emit func(*planned)) Unbound {
-	w := walker{s: s, now: now, staleSince: now.Add(-s.StaleAfter), slot: slot, emit: emit, before: make([]beforeStage, len(s.RemindBefore))}
+// of a bound department with something due, in plan order, building ledger keys (with keys)
+// only for those; the plan's reminders are never all held at once. slot, if not nil, gives
+// the assessment of each such pair a place of the consumer's, so that one who keeps it does
+// not copy it. What the unbound departments hold is summed up in the result.
+func walk(plan *config.Plan, st *State, s Settings, now time.Time, keys bool, slot func() *Assessment, emit func(*planned)) Unbound {
+	w := walker{s: s, now: now, staleSince: now.Add(-s.StaleAfter), slot: slot, emit: emit, before: make([]beforeStage, len(s.RemindBefore)), noKeys: !keys}
 	w.staleSinceAt = instant(w.staleSince)
 	for i, span := range s.RemindBefore {
 		label := config.Duration(span).String()
@@ -788,6 +1136,7 @@ type walker struct {
 	staleSinceAt int64     // and as an instant
 	slot         func() *Assessment
 	emit         func(*planned)
+	noKeys       bool // emit the items' stages, not their keys
 	before       []beforeStage
 	periodKey    string
 	mid          []byte // a pair's keys' common middle
@@ -852,6 +1201,21 @@ func (w *walker) pair(task *config.Task, per *period, dept string, ps *pairState
 	if w.slot != nil {
 		it.assessment = w.slot()
 	}
+	if w.noKeys {
+		assessInto(it.assessment, ps, per, &w.s, now)
+		it.nudged = nudged
+		it.task, it.dept, it.stage, it.n, it.t = task, dept, stage, n, t
+		it.current = nil
+		if l := ps.latest; l != nil && (per.prev.IsZero() || l.StatusAt.After(per.prev)) {
+			it.current = l // as assessInto reads the status
+		}
+		it.escOverdue, it.escUnanswered, it.since, it.before = escOverdue, escUnanswered, unansweredSince, -1
+		if before != nil {
+			it.before = w.beforeIndex(before)
+		}
+		w.emit(it)
+		return open, overdue, nudged
+	}
 	if w.periodKey == "" {
 		w.periodKey = w.keys.date(per.y, per.m, per.d)
 		per.key = w.periodKey
@@ -891,6 +1255,16 @@ func (w *walker) pair(task *config.Task, per *period, dept string, ps *pairState
 	}
 	w.emit(it)
 	return open, overdue, nudged
+}
+
+// beforeIndex is b's index in the settings' RemindBefore.
+func (w *walker) beforeIndex(b *beforeStage) int {
+	for i := range w.before {
+		if &w.before[i] == b {
+			return i
+		}
+	}
+	return -1
 }
 
 // nudge is the nudge a pair not done and not snoozed is due, if any: its stage ("" for none),

@@ -184,8 +184,10 @@ func (sc *Scheduler) Tick(ctx context.Context, now time.Time) (TickReport, error
 	if err != nil {
 		return rep, err
 	}
-	dec := Decide(ps.plan, st, ps.settings, now)
-	rep.Unbound = dec.Unbound.Held
+	// The plan streamed: per department a few words an item, its keys built when its message
+	// is claimed, not a Decision holding every reminder of the plan at once.
+	plan := PlanTick(ps.plan, st, ps.settings, now)
+	rep.Unbound = plan.Unbound.Held
 	resume, resumed, err := sc.pending(ctx, func(p store.Sent) bool { return p.Stage != "digest" })
 	if err != nil {
 		return rep, err
@@ -213,35 +215,39 @@ func (sc *Scheduler) Tick(ctx context.Context, now time.Time) (TickReport, error
 		})
 	}
 
-	byDept := map[string][]Due{}
-	for _, d := range dec.Nudges {
-		if !resumed[d.Key] { // in a message being finished
-			byDept[d.Department] = append(byDept[d.Department], d)
-		}
-	}
 	for _, dept := range ps.cfg.DepartmentNames {
-		items := byDept[dept]
-		if len(items) == 0 {
+		if plan.depts[dept] == nil {
 			continue
 		}
 		chat := chats[dept]
 		if chat == 0 {
-			continue // not reached: Decide holds back departments without a chat
+			continue // not reached: the policy holds back departments without a chat
 		}
 		work.add(chat, func(ctx context.Context) {
-			claimed, keys, err := sc.claim(ctx, now, items)
+			// The items in a message being finished are left out: that message carries them.
+			keys, items, tasks := plan.nudges(dept, resumed)
+			if len(keys) == 0 {
+				return
+			}
+			won, err := sc.store.ClaimAll(ctx, keys, sc.owner, now, ClaimLease)
 			if err != nil {
-				fail(err)
+				fail(fmt.Errorf("claim %d items: %w", len(keys), err))
 				return
 			}
-			if len(claimed) == 0 {
+			// An item another instance holds is left out.
+			n := 0
+			for i := range keys {
+				if won[i] {
+					keys[n], items[n], tasks[n] = keys[i], items[i], tasks[i]
+					n++
+				}
+			}
+			if n == 0 {
 				return
 			}
-			tasks := make([]int, len(claimed))
-			for i, d := range claimed {
-				tasks[i] = d.Task.ID
-			}
-			m := sc.msg.NudgeMessage(dept, chat, nudgeItems(claimed, ps.settings.Location))
+			keys, items, tasks = keys[:n], items[:n], tasks[:n]
+			slices.SortStableFunc(items, func(a, b i18n.NudgeItem) int { return cmp.Compare(a.DaysLeft, b.DaysLeft) }) // Urgency
+			m := sc.msg.NudgeMessage(dept, chat, items)
 			rec := store.Sent{Keys: keys, Department: dept, Tasks: tasks, Stage: "nudge", ChatID: chat, At: now}
 			_, err = sc.deliver(ctx, rec, m)
 			mu.Lock()
@@ -252,55 +258,53 @@ func (sc *Scheduler) Tick(ctx context.Context, now time.Time) (TickReport, error
 				return
 			}
 			rep.Messages++
-			rep.Items += len(claimed)
+			rep.Items += n
 		})
 	}
 
-	if sup := ps.cfg.Supervisors.Chat; sup != 0 && (len(dec.Escalations) > 0 || dec.Unbound.Key != "") {
+	if sup := ps.cfg.Supervisors.Chat; sup != 0 && (plan.escs.n > 0 || plan.Unbound.Key != "") {
 		work.add(sup, func(ctx context.Context) {
-			var lines []i18n.EscalationLine
-			var keys []string
-			var told bool
+			u := plan.Unbound
 			// Every key of the message claimed at once: one round trip, not one per item.
+			escKeys, escLines := plan.escalations(resumed)
 			var want []string
-			if u := dec.Unbound; u.Key != "" && !resumed[u.Key] {
+			withUnbound := u.Key != "" && !resumed[u.Key]
+			if withUnbound {
 				want = append(want, u.Key)
 			}
-			for _, e := range dec.Escalations {
-				if !resumed[e.Key] {
-					want = append(want, e.Key)
+			want = append(want, escKeys...)
+			var won []bool
+			if len(want) > 0 {
+				var err error
+				if won, err = sc.store.ClaimAll(ctx, want, sc.owner, now, ClaimLease); err != nil {
+					fail(fmt.Errorf("claim %d keys: %w", len(want), err))
+					return
 				}
 			}
-			won, err := sc.claimKeys(ctx, now, want)
-			if err != nil {
-				fail(err)
-				return
-			}
-			if u := dec.Unbound; u.Key != "" && !resumed[u.Key] {
-				if won[u.Key] {
+			var keys []string
+			var told bool
+			if withUnbound {
+				if won[0] {
 					keys, told = append(keys, u.Key), true
 				}
+				won = won[1:]
 			}
-			for _, e := range dec.Escalations {
-				if resumed[e.Key] {
-					continue
+			var lines []i18n.EscalationLine
+			for i, key := range escKeys {
+				if won[i] {
+					keys = append(keys, key)
+					lines = append(lines, escLines[i])
 				}
-				if !won[e.Key] {
-					continue
-				}
-				keys = append(keys, e.Key)
-				lines = append(lines, i18n.EscalationLine{Task: e.Task.ID, Goal: e.Task.Goal, Department: e.Department, Kind: e.Kind,
-					DaysLeft: e.DaysLeft, Unanswered: e.Unanswered, Status: e.Status, Percent: e.Percent})
 			}
 			if len(lines) == 0 && !told {
 				return
 			}
 			var departments, overdue int
 			if told {
-				departments, overdue = dec.Unbound.Departments, dec.Unbound.Overdue
+				departments, overdue = u.Departments, u.Overdue
 			}
 			m := sender.Message{ChatID: sup, Text: ps.texts.SupervisorsTick(lines, departments, overdue)}
-			_, err = sc.deliver(ctx, store.Sent{Keys: keys, Department: "supervisors", Stage: "escalation", ChatID: sup, At: now}, m)
+			_, err := sc.deliver(ctx, store.Sent{Keys: keys, Department: "supervisors", Stage: "escalation", ChatID: sup, At: now}, m)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -358,58 +362,8 @@ func (l *lanes) run(ctx context.Context) {
 	wg.Wait()
 }
 
-// claim takes the ledger claim of every due item at once (one round trip); an item another
-// instance holds is left out.
-func (sc *Scheduler) claim(ctx context.Context, now time.Time, items []Due) ([]Due, []string, error) {
-	keys := make([]string, len(items))
-	for i, d := range items {
-		keys[i] = d.Key
-	}
-	won, err := sc.store.ClaimAll(ctx, keys, sc.owner, now, ClaimLease)
-	if err != nil {
-		return nil, nil, fmt.Errorf("claim %d items: %w", len(keys), err)
-	}
-	var claimed []Due
-	keys = keys[:0]
-	for i, d := range items {
-		if won[i] {
-			claimed = append(claimed, d)
-			keys = append(keys, d.Key)
-		}
-	}
-	return claimed, keys, nil
-}
-
-// claimKeys claims keys at once (one round trip) and says which were won.
-func (sc *Scheduler) claimKeys(ctx context.Context, now time.Time, keys []string) (map[string]bool, error) {
-	if len(keys) == 0 {
-		return nil, nil
-	}
-	won, err := sc.store.ClaimAll(ctx, keys, sc.owner, now, ClaimLease)
-	if err != nil {
-		return nil, fmt.Errorf("claim %d keys: %w", len(keys), err)
-	}
-	out := make(map[string]bool, len(keys))
-	for i, key := range keys {
-		out[key] = won[i]
-	}
-	return out, nil
-}
-
 // Urgency orders items: the most overdue first, then the nearest deadline.
 func Urgency(a, b Due) int { return cmp.Compare(a.DaysLeft, b.DaysLeft) }
-
-// nudgeItems are the items of a message, their deadlines in the plan's zone, where people read them.
-func nudgeItems(items []Due, loc *time.Location) []i18n.NudgeItem {
-	items = slices.Clone(items)
-	slices.SortStableFunc(items, Urgency)
-	out := make([]i18n.NudgeItem, len(items))
-	for i, d := range items {
-		out[i] = i18n.NudgeItem{Task: d.Task.ID, Goal: d.Task.Goal, Deadline: d.Deadline.In(loc), DaysLeft: d.DaysLeft,
-			Stage: string(d.Stage), Color: string(d.Color), Status: d.Status, Percent: d.Percent}
-	}
-	return out
-}
 
 // isoWeek names the week of t in the plan's zone: "2026-W49".
 func isoWeek(t time.Time, loc *time.Location) string {

@@ -260,7 +260,7 @@ func (e *env) seeded(ctx context.Context, n int) (*config.Config, *config.Plan, 
 	return c, p, depts, rs, latest, nil
 }
 
-// tick measures the scheduler on Redis: the policy alone (Decide) on n tasks × 3 departments
+// tick measures the scheduler on Redis: the planning alone (NewState + PlanTick) on n tasks × 3 departments
 // against the one-lookup baseline, and whole ticks through the store on m tasks × 3 with the
 // store calls and Redis round trips they make. m is smaller: today a whole cold tick stores
 // the message's record under each of its keys, which grows with the square of the items
@@ -283,15 +283,33 @@ func (e *env) tick(ctx context.Context, n, m int) ([]row, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// What a tick does between reading the store and claiming: index the rows (NewState,
+	// SetBound) and plan, streamed (PlanTick: per department a few words an item; the keys are
+	// built per message as it is claimed, and counted in the whole-tick rows).
+	chats := map[string]int64{}
+	for i, d := range c.DepartmentNames {
+		chats[d] = int64(-300000 - i)
+	}
+	planTick := func(ledger map[string]time.Time, at time.Time) *scheduler.TickPlan {
+		st := scheduler.NewState(latest, ledger, nil)
+		st.SetBound(chats)
+		return scheduler.PlanTick(p, st, settings, at)
+	}
+	var coldItems int
 	cold, err := best(3, func() error {
-		scheduler.Decide(p, scheduler.NewState(latest, nil, nil), settings, tickAt)
+		n, x := planTick(nil, tickAt).Items()
+		coldItems = n + x
 		return nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	// The policy on the next day, with the ledger of a first day that sent everything due.
-	dec := scheduler.Decide(p, scheduler.NewState(latest, nil, nil), settings, tickAt)
+	// The next day's tick reads the ledger of a first day that sent everything due, as the
+	// daemon holds it after its daily prune: the prune's own rule (scheduler.PruneRule, what
+	// PruneLedger is given), applied at the next day's tick, drops what it would.
+	stCold := scheduler.NewState(latest, nil, nil)
+	stCold.SetBound(chats)
+	dec := scheduler.Decide(p, stCold, settings, tickAt)
 	sentLedger := map[string]time.Time{}
 	for _, d := range dec.Nudges {
 		sentLedger[d.Key] = tickAt
@@ -299,8 +317,18 @@ func (e *env) tick(ctx context.Context, n, m int) ([]row, []string, error) {
 	for _, x := range dec.Escalations {
 		sentLedger[x.Key] = tickAt
 	}
+	next := tickAt.AddDate(0, 0, 1)
+	written := len(sentLedger)
+	keep := scheduler.PruneRule(p, scheduler.NewState(latest, sentLedger, nil), settings, time.Duration(c.Schedule.CatchUp), next)
+	for key, at := range sentLedger {
+		if !keep(key, at) {
+			delete(sentLedger, key)
+		}
+	}
+	var steadyItems int
 	steady, err := best(3, func() error {
-		scheduler.Decide(p, scheduler.NewState(latest, sentLedger, nil), settings, tickAt.AddDate(0, 0, 1))
+		n, x := planTick(sentLedger, next).Items()
+		steadyItems = n + x
 		return nil
 	})
 	if err != nil {
@@ -367,20 +395,21 @@ func (e *env) tick(ctx context.Context, n, m int) ([]row, []string, error) {
 	pairs := 3 * m
 	rows := []row{
 		{
-			what:     fmt.Sprintf("tick policy (NewState + Decide), %d tasks × 3, steady", n),
-			duban:    fmt.Sprintf("%s, %.1f MiB allocated", fmtDur(steady.d), mib(steady.allocated)),
+			what: fmt.Sprintf("tick planning (NewState + PlanTick), %d tasks × 3, steady (next day; ledger of %d keys after the daily prune's rule: %d of %d written dropped)",
+				n, len(sentLedger), written-len(sentLedger), written),
+			duban:    fmt.Sprintf("%s, %.1f MiB allocated, heap peak +%.1f MiB; %d items", fmtDur(steady.d), mib(steady.allocated), mib(steady.peakHeap), steadyItems),
 			baseline: fmt.Sprintf("one lookup per pair: %s", fmtDur(base.d)),
 			ratio:    fmt.Sprintf("%.1f×", steady.d.Seconds()/base.d.Seconds()),
 			goal:     "≤ 3×",
 			met:      metIf(steady.d <= 3*base.d),
 		},
 		{
-			what:     fmt.Sprintf("tick policy (NewState + Decide), %d tasks × 3, cold", n),
-			duban:    fmt.Sprintf("%s, %.1f MiB allocated, heap peak +%.1f MiB", fmtDur(cold.d), mib(cold.allocated), mib(cold.peakHeap)),
+			what:     fmt.Sprintf("tick planning (NewState + PlanTick), %d tasks × 3, cold (first ever)", n),
+			duban:    fmt.Sprintf("%s, %.1f MiB allocated, heap peak +%.1f MiB; %d items", fmtDur(cold.d), mib(cold.allocated), mib(cold.peakHeap), coldItems),
 			baseline: fmt.Sprintf("one lookup per pair: %s", fmtDur(base.d)),
 			ratio:    fmt.Sprintf("%.1f×", cold.d.Seconds()/base.d.Seconds()),
-			goal:     "≤ 5×, < 64 MiB",
-			met:      metIf(cold.d <= 5*base.d && cold.allocated < 64<<20),
+			goal:     "≤ 5×, heap < 64 MiB",
+			met:      metIf(cold.d <= 5*base.d && cold.peakHeap < 64<<20),
 		},
 		{
 			what: fmt.Sprintf("whole tick on Redis, %d tasks × 3, cold (first ever; sends not paced)", m),
