@@ -3,7 +3,7 @@
 // Redis and the embedded store, and prints one markdown table of each figure next to a
 // baseline measured in the same run.
 //
-//	go run ./internal/loadtest [-redis URL] [-scale full|smoke] [-only broadcast,replies,tick,start,export]
+//	go run ./internal/loadtest [-redis URL] [-scale full|smoke] [-only broadcast,replies,tick,start,export] [-cpuprofile FILE]
 //
 // Without -redis it starts a redis-server of its own on a free port (no persistence) and
 // stops it at the end; with -redis it writes only under a prefix of its own and deletes it.
@@ -20,6 +20,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -67,12 +68,13 @@ type options struct {
 
 func main() {
 	var o options
-	var scaleName, only string
+	var scaleName, only, cpuProfile string
 	flag.StringVar(&o.redisURL, "redis", "", "Redis URL to use (a prefix of its own, deleted at the end); empty: start a redis-server of its own")
 	flag.StringVar(&scaleName, "scale", "full", "full (issue 12's sizes, minutes) or smoke (seconds, what CI runs)")
 	flag.StringVar(&only, "only", strings.Join(allRows, ","), "rows to run, comma-separated")
 	flag.Float64Var(&o.timescale, "timescale", 0, "wall-clock seconds per Telegram second on the fake (0: the scale's)")
 	flag.BoolVar(&o.verbose, "v", false, "log the daemon's warnings to stderr")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (this process: the daemon, the fake, the baselines) to this file")
 	flag.Parse()
 	s, ok := scales[scaleName]
 	if !ok {
@@ -87,7 +89,13 @@ func main() {
 			os.Exit(2)
 		}
 	}
+	stopProfile, err := startCPUProfile(cpuProfile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
 	rows, fails, err := run(context.Background(), o, os.Stderr)
+	stopProfile()
 	fmt.Print(table(rows))
 	for _, f := range fails {
 		fmt.Println("FAIL:", f)
@@ -99,6 +107,27 @@ func main() {
 	if len(fails) > 0 {
 		os.Exit(1)
 	}
+}
+
+// startCPUProfile writes a CPU profile to path until the returned func is called; "" is none.
+func startCPUProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "loadtest: cpu profile:", err)
+		}
+	}, nil
 }
 
 func contains(list []string, s string) bool {

@@ -76,13 +76,18 @@
 //
 // # Atomicity
 //
-// Record WATCHes the heads and streams of the tasks it touches (and the
-// seen key), reads them in one pipeline, computes seqs, hashes and states
-// with the shared logic in package store, and writes everything in one
-// MULTI/EXEC; if another writer got in between, EXEC fails and the whole
-// thing is retried (at most 50 times, with jittered back-off, then
-// store.ErrConflict). Bind, Unbind, MigrateChat and MarkBroken do the same
-// on the bindings and chats hashes. Claim, Confirm and SetOffset are Lua
+// Record reads the seen key, heads, streams and latest states of what it
+// touches in one pipeline (or takes them from the Store's cache of what it
+// last read or wrote), computes seqs, hashes and states with the shared logic
+// in package store, and writes everything with one Lua script that first
+// checks the seen key, heads, states and (for several tasks) stream last IDs
+// against what it computed from: on a mismatch it writes nothing and Record
+// reads again (at most 50 times, with jittered back-off, then
+// store.ErrConflict). A stale cache costs a refused script, never a wrong
+// write. Records and outbox writes waiting at the same moment (the bot's
+// chats side by side) share one pipeline, one round trip. Bind, Unbind,
+// MigrateChat and MarkBroken WATCH the bindings and chats hashes, read, and
+// write in one MULTI/EXEC, retried the same way. Claim, Confirm and SetOffset are Lua
 // scripts (check-and-set in one step; Claim and Confirm check the fence
 // first); RedeemCode is
 // GETDEL, so of two concurrent redeems exactly one gets the code.

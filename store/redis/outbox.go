@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/duban/duban/store"
 )
 
@@ -25,7 +27,15 @@ func (s *Store) PutAnswer(ctx context.Context, a store.Answer) error {
 	if err != nil {
 		return fmt.Errorf("put answer: %w", err)
 	}
-	if err := s.client.HSet(ctx, s.outboxKey(), outboxField(a.ChatID, a.Update), body).Err(); err != nil {
+	// Through the pipe: the answers of replies handled side by side share a round trip.
+	var cmd *goredis.IntCmd
+	err = s.pipe.do(ctx, func(p goredis.Pipeliner) {
+		cmd = p.HSet(ctx, s.outboxKey(), outboxField(a.ChatID, a.Update), body)
+	})
+	if err == nil {
+		err = cmd.Err()
+	}
+	if err != nil {
 		return fmt.Errorf("put answer for update %d in chat %d: %w", a.Update, a.ChatID, err)
 	}
 	return nil
@@ -33,7 +43,14 @@ func (s *Store) PutAnswer(ctx context.Context, a store.Answer) error {
 
 // DoneAnswer deletes the outbox entry of chat and update; none is not an error.
 func (s *Store) DoneAnswer(ctx context.Context, chatID, update int64) error {
-	if err := s.client.HDel(ctx, s.outboxKey(), outboxField(chatID, update)).Err(); err != nil {
+	var cmd *goredis.IntCmd
+	err := s.pipe.do(ctx, func(p goredis.Pipeliner) {
+		cmd = p.HDel(ctx, s.outboxKey(), outboxField(chatID, update))
+	})
+	if err == nil {
+		err = cmd.Err()
+	}
+	if err != nil {
 		return fmt.Errorf("answer for update %d in chat %d done: %w", update, chatID, err)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strconv"
 	"strings"
@@ -122,11 +123,17 @@ func decodeStream(msg goredis.XMessage) (store.Update, error) {
 // recorded before, it appends nothing and returns what that first call
 // recorded, with fresh false. ups may be empty, to only mark tgUpdate seen.
 //
-// The heads, streams and seen key involved are WATCHed while they are read,
-// and everything is written in one MULTI/EXEC, retried if a concurrent
-// writer got in between. If the connection drops after EXEC was sent, the
-// caller sees an error although the write may have happened; recording the
-// same tgUpdate again then returns the first result instead of a duplicate.
+// It reads the seen key, heads, streams and states involved, computes the
+// updates, and writes everything with recordScript, which first checks that
+// the seen key is still absent and each head and stream's last ID are still
+// what was read (compare-and-set), so a concurrent writer in between makes it
+// write nothing and Record read again. The read is skipped when the Store's
+// recordCache holds what it would return (the Store wrote the task last), so
+// a reply is usually one round trip, through the Store's pipe, shared with the
+// Records and outbox writes waiting at the same moment. If the
+// connection drops after the script was sent, the caller sees an error
+// although the write may have happened; recording the same tgUpdate again
+// then returns the first result instead of a duplicate.
 func (s *Store) Record(ctx context.Context, tgUpdate int64, ups []store.Update) ([]store.Update, bool, error) {
 	prepared, err := store.Normalize(ups, time.Now())
 	if err != nil {
@@ -138,118 +145,125 @@ func (s *Store) Record(ctx context.Context, tgUpdate int64, ups []store.Update) 
 	if tgUpdate == 0 && len(prepared) == 0 {
 		return nil, true, nil
 	}
-	tasks, stateKeys := store.Touched(prepared)
-	var watched []string
-	if tgUpdate != 0 {
-		watched = append(watched, s.seenKey(tgUpdate))
-	}
-	for _, task := range tasks {
-		watched = append(watched, s.headKey(task), s.chainKey(task))
-	}
-
-	var recorded []store.Update
-	var fresh bool
-	err = s.watchTx(ctx, watched, func(tx *goredis.Tx) error {
-		recorded, fresh = nil, true
-		var seen *goredis.StringCmd
-		heads := make([]*goredis.SliceCmd, len(tasks))
-		streams := make([]*goredis.XInfoStreamCmd, len(tasks))
-		var states *goredis.SliceCmd
-		_, err := tx.Pipelined(ctx, func(p goredis.Pipeliner) error {
-			if tgUpdate != 0 {
-				seen = p.Get(ctx, s.seenKey(tgUpdate))
-			}
-			for i, task := range tasks {
-				heads[i] = p.HMGet(ctx, s.headKey(task), "seq", "hash")
-				streams[i] = p.XInfoStream(ctx, s.chainKey(task))
-			}
-			if len(stateKeys) > 0 {
-				fields := make([]string, len(stateKeys))
-				for i, k := range stateKeys {
-					fields[i] = store.SnoozeKey(k.Task, k.Department)
-				}
-				states = p.HMGet(ctx, s.latestKey(), fields...)
-			}
-			return nil
-		})
-		// Per-command errors are inspected below: a missing key is expected.
-		if err != nil && !isMissing(err) {
-			return err
-		}
-		if seen != nil {
-			ids, err := seen.Result()
-			if err == nil {
-				fresh = false
-				recorded, err = s.updatesByID(ctx, tx, ids)
-				return err
-			}
-			if !errors.Is(err, goredis.Nil) {
-				return err
-			}
-		}
-		chainHeads, err := readHeads(tasks, heads, streams)
-		if err != nil {
-			return err
-		}
-		prevStates, err := readStates(stateKeys, states)
-		if err != nil {
-			return err
-		}
-		appended, err := store.Append(prepared, chainHeads, prevStates)
-		if err != nil {
-			return err
-		}
-		encoded := make(map[store.StateKey]string, len(appended.States))
-		for k, st := range appended.States {
-			b, err := json.Marshal(st)
-			if err != nil {
-				return err
-			}
-			encoded[k] = string(b)
-		}
-		var seenValue []byte
-		if tgUpdate != 0 {
-			ids := make([]string, len(appended.Updates))
-			for i, u := range appended.Updates {
-				ids[i] = u.ID
-			}
-			if seenValue, err = json.Marshal(ids); err != nil {
-				return err
-			}
-		}
-		values := make([][]any, len(appended.Updates))
-		for i, u := range appended.Updates {
-			if values[i], err = streamValues(u); err != nil {
-				return err
-			}
-		}
-		_, err = tx.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-			for i, u := range appended.Updates {
-				p.XAdd(ctx, &goredis.XAddArgs{Stream: s.chainKey(u.Task), ID: streamID(u.Seq), Values: values[i]})
-			}
-			for task, head := range appended.Heads {
-				p.HSet(ctx, s.headKey(task), "seq", head.Seq, "hash", head.Hash)
-				p.SAdd(ctx, s.chainsKey(), task)
-			}
-			for k, state := range encoded {
-				p.HSet(ctx, s.latestKey(), store.SnoozeKey(k.Task, k.Department), state)
-				p.HSet(ctx, s.latestForKey(k.Department), strconv.Itoa(k.Task), state)
-			}
-			if tgUpdate != 0 {
-				p.Set(ctx, s.seenKey(tgUpdate), seenValue, store.SeenRetention)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		recorded = appended.Updates
-		return nil
-	})
+	recorded, fresh, err := s.record(ctx, tgUpdate, prepared)
 	if err != nil {
 		return nil, false, fmt.Errorf("record: %w", err)
 	}
 	return recorded, fresh, nil
+}
+
+func (s *Store) record(ctx context.Context, tgUpdate int64, prepared []store.Update) ([]store.Update, bool, error) {
+	tasks, stateKeys := store.Touched(prepared)
+	mustRead := false // the cache cannot tell that tgUpdate was seen
+	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
+		read, cached := recordRead{}, false
+		if !mustRead {
+			read, cached = s.cache.lookup(tasks, stateKeys)
+		}
+		if !cached {
+			var err error
+			if read, err = s.readRecord(ctx, s.pipe, tgUpdate, tasks, stateKeys); err != nil {
+				return nil, false, err
+			}
+			if read.seen != nil {
+				recorded, err := s.updatesByID(ctx, s.client, *read.seen)
+				return recorded, false, err
+			}
+			s.cache.fill(tasks, stateKeys, read)
+		}
+		appended, err := store.Append(prepared, read.heads, read.states)
+		if err != nil {
+			return nil, false, err
+		}
+		outcome, encoded, err := s.writeRecord(ctx, s.pipe, tgUpdate, tasks, stateKeys, read, appended)
+		switch {
+		case err != nil:
+			s.cache.drop(tasks) // the write may or may not have happened
+			return nil, false, err
+		case outcome == recordWritten:
+			s.cache.wrote(tasks, read, appended, encoded)
+			return appended.Updates, true, nil
+		case outcome == recordSeen:
+			mustRead = true // read it: the first result is returned
+			continue
+		case outcome != recordConflict:
+			return nil, false, fmt.Errorf("record script: unexpected reply %q", outcome)
+		}
+		s.cache.drop(tasks)
+		if cached {
+			continue // the cache was behind: read afresh at once
+		}
+		// Another writer got in between: read again, after a short jittered back-off so
+		// that racing writers spread out.
+		backoff := time.Duration(rand.Int64N(int64(min(attempt, 20)) * int64(time.Millisecond)))
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		}
+	}
+	return nil, false, fmt.Errorf("%d attempts: %w", maxTxAttempts, store.ErrConflict)
+}
+
+// recordRead is what Record computes its write from, and what recordScript
+// checks is still there.
+type recordRead struct {
+	seen   *string // the JSON ids a seen tgUpdate recorded; nil if not seen
+	heads  map[int]store.ChainHead
+	as     []headAsRead // by task, in the order of tasks
+	states map[store.StateKey]store.State
+	raw    map[store.StateKey]string // the states' JSON in the latest hash, "" for none
+}
+
+// headAsRead is a task's head and stream as read: the head's seq and hash
+// fields ("" if absent) and the stream's last generated ID ("" if no stream).
+type headAsRead struct {
+	seq, hash, lastID string
+}
+
+func (s *Store) readRecord(ctx context.Context, pp *pipe, tgUpdate int64, tasks []int, stateKeys []store.StateKey) (recordRead, error) {
+	var seen *goredis.StringCmd
+	heads := make([]*goredis.SliceCmd, len(tasks))
+	streams := make([]*goredis.XInfoStreamCmd, len(tasks))
+	var states *goredis.SliceCmd
+	err := pp.do(ctx, func(p goredis.Pipeliner) {
+		if tgUpdate != 0 {
+			seen = p.Get(ctx, s.seenKey(tgUpdate))
+		}
+		// Heads before states: see recordCache.fill.
+		for i, task := range tasks {
+			heads[i] = p.HMGet(ctx, s.headKey(task), "seq", "hash")
+			streams[i] = p.XInfoStream(ctx, s.chainKey(task))
+		}
+		if len(stateKeys) > 0 {
+			fields := make([]string, len(stateKeys))
+			for i, k := range stateKeys {
+				fields[i] = store.SnoozeKey(k.Task, k.Department)
+			}
+			states = p.HMGet(ctx, s.latestKey(), fields...)
+		}
+	})
+	if err != nil {
+		return recordRead{}, err
+	}
+	var out recordRead
+	if seen != nil {
+		ids, err := seen.Result()
+		if err == nil {
+			out.seen = &ids
+			return out, nil
+		}
+		if !errors.Is(err, goredis.Nil) {
+			return recordRead{}, fmt.Errorf("read seen: %w", err)
+		}
+	}
+	if out.heads, out.as, err = readHeads(tasks, heads, streams); err != nil {
+		return recordRead{}, err
+	}
+	if out.states, out.raw, err = readStates(stateKeys, states); err != nil {
+		return recordRead{}, err
+	}
+	return out, nil
 }
 
 // isMissing reports whether err is only Redis saying a key does not exist.
@@ -257,21 +271,24 @@ func isMissing(err error) bool {
 	return errors.Is(err, goredis.Nil) || (err != nil && strings.Contains(err.Error(), "no such key"))
 }
 
-func readHeads(tasks []int, heads []*goredis.SliceCmd, streams []*goredis.XInfoStreamCmd) (map[int]store.ChainHead, error) {
+func readHeads(tasks []int, heads []*goredis.SliceCmd, streams []*goredis.XInfoStreamCmd) (map[int]store.ChainHead, []headAsRead, error) {
 	out := make(map[int]store.ChainHead, len(tasks))
+	as := make([]headAsRead, len(tasks))
 	for i, task := range tasks {
 		vals, err := heads[i].Result()
 		if err != nil {
-			return nil, fmt.Errorf("read head of task %d: %w", task, err)
+			return nil, nil, fmt.Errorf("read head of task %d: %w", task, err)
 		}
 		var head store.ChainHead
 		if seq, ok := vals[0].(string); ok {
 			if head.Seq, err = strconv.ParseInt(seq, 10, 64); err != nil {
-				return nil, fmt.Errorf("read head of task %d: seq: %w", task, err)
+				return nil, nil, fmt.Errorf("read head of task %d: seq: %w", task, err)
 			}
+			as[i].seq = seq
 		}
 		if hash, ok := vals[1].(string); ok {
 			head.Hash = hash
+			as[i].hash = hash
 		}
 		// Entries added to the stream behind the store's back must not make
 		// replies unrecordable (XADD would refuse a lower ID); Verify
@@ -280,25 +297,191 @@ func readHeads(tasks []int, heads []*goredis.SliceCmd, streams []*goredis.XInfoS
 		switch {
 		case err == nil:
 			ms, _, _ := strings.Cut(info.LastGeneratedID, "-")
-			if last, err := strconv.ParseInt(ms, 10, 64); err == nil {
-				head.Seq = max(head.Seq, last)
+			last, err := strconv.ParseInt(ms, 10, 64)
+			if err != nil {
+				// The script's XADD would fail: refuse before it runs.
+				return nil, nil, fmt.Errorf("read stream of task %d: last id %q: %w", task, info.LastGeneratedID, err)
 			}
+			head.Seq = max(head.Seq, last)
+			as[i].lastID = info.LastGeneratedID
 		case !isMissing(err):
-			return nil, fmt.Errorf("read stream of task %d: %w", task, err)
+			return nil, nil, fmt.Errorf("read stream of task %d: %w", task, err)
 		}
 		out[task] = head
 	}
-	return out, nil
+	return out, as, nil
 }
 
-func readStates(keys []store.StateKey, cmd *goredis.SliceCmd) (map[store.StateKey]store.State, error) {
+// The outcomes of recordScript.
+const (
+	recordWritten  = "written"
+	recordSeen     = "seen"     // the Telegram update was recorded in between
+	recordConflict = "conflict" // a head, stream or state changed in between
+)
+
+// recordScript is Record's write: it checks, then writes, so that either
+// everything is written or nothing. It checks that the seen key is absent
+// and that each head, and each state in the latest hash, is what the write
+// was computed from; with several tasks, also each stream's last ID. With one,
+// the stream's first XADD is the first write and refuses an ID not above the
+// stream's last (entries added behind the store's back) before anything is
+// written; with several, a later task's XADD could fail after an earlier one's.
+//
+// KEYS: chains set, latest hash, seen key (unused when ARGV[1] is "0"), then
+// head and stream of each task, then the latest-for hash of each state.
+// ARGV: seen flag ("1"/"0"), seen value, seen TTL in ms, the number of
+// tasks, updates and states; then per task (6): id, seq, hash and last stream
+// ID as read ("" for absent), new seq and hash; per state (4): its field in the
+// latest hash, its field in the latest-for hash, the new State JSON, the JSON
+// it was computed from ("" for none); per update: its task's position
+// (1-based), stream ID, number of fields, the fields.
+var recordScript = goredis.NewScript(`
+local nt, nu, ns = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local states = 7 + nt * 6
+if ARGV[1] == '1' and redis.call('EXISTS', KEYS[3]) == 1 then
+	return 'seen'
+end
+for t = 1, nt do
+	local a = 7 + (t - 1) * 6
+	local got = redis.call('HMGET', KEYS[2 + 2 * t], 'seq', 'hash')
+	if (got[1] or '') ~= ARGV[a + 1] or (got[2] or '') ~= ARGV[a + 2] then
+		return 'conflict'
+	end
+	if nt > 1 then
+		local stream, last = KEYS[3 + 2 * t], ''
+		if redis.call('EXISTS', stream) == 1 then
+			local info = redis.call('XINFO', 'STREAM', stream)
+			for i = 1, #info, 2 do
+				if info[i] == 'last-generated-id' then
+					last = info[i + 1]
+					break
+				end
+			end
+		end
+		if last ~= ARGV[a + 3] then
+			return 'conflict'
+		end
+	end
+end
+for k = 1, ns do
+	local a = states + (k - 1) * 4
+	if (redis.call('HGET', KEYS[2], ARGV[a]) or '') ~= ARGV[a + 3] then
+		return 'conflict'
+	end
+end
+local a = states + ns * 4
+for u = 1, nu do
+	local t, id, nf = tonumber(ARGV[a]), ARGV[a + 1], tonumber(ARGV[a + 2])
+	local ok = redis.pcall('XADD', KEYS[3 + 2 * t], id, unpack(ARGV, a + 3, a + 2 + nf))
+	if type(ok) == 'table' and ok.err then
+		if u == 1 and string.find(ok.err, 'equal or smaller', 1, true) then
+			return 'conflict'
+		end
+		return ok
+	end
+	a = a + 3 + nf
+end
+for t = 1, nt do
+	local a = 7 + (t - 1) * 6
+	redis.call('HSET', KEYS[2 + 2 * t], 'seq', ARGV[a + 4], 'hash', ARGV[a + 5])
+	redis.call('SADD', KEYS[1], ARGV[a])
+end
+for k = 1, ns do
+	local a = states + (k - 1) * 4
+	redis.call('HSET', KEYS[2], ARGV[a], ARGV[a + 2])
+	redis.call('HSET', KEYS[3 + 2 * nt + k], ARGV[a + 1], ARGV[a + 2])
+end
+if ARGV[1] == '1' then
+	redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3])
+end
+return 'written'
+`)
+
+// writeRecord runs recordScript for appended, computed from read, and
+// returns its outcome and the states' JSON it wrote (if written).
+func (s *Store) writeRecord(ctx context.Context, pp *pipe, tgUpdate int64, tasks []int, stateKeys []store.StateKey, read recordRead, appended store.Appended) (string, map[store.StateKey]string, error) {
+	keys := make([]string, 0, 3+2*len(tasks)+len(stateKeys))
+	keys = append(keys, s.chainsKey(), s.latestKey(), s.seenKey(tgUpdate))
+	args := make([]any, 0, 6+6*len(tasks)+4*len(stateKeys)+28*len(appended.Updates))
+	seenFlag, seenValue := "0", ""
+	if tgUpdate != 0 {
+		ids := make([]string, len(appended.Updates))
+		for i, u := range appended.Updates {
+			ids[i] = u.ID
+		}
+		b, err := json.Marshal(ids)
+		if err != nil {
+			return "", nil, err
+		}
+		seenFlag, seenValue = "1", string(b)
+	}
+	args = append(args, seenFlag, seenValue, store.SeenRetention.Milliseconds(),
+		len(tasks), len(appended.Updates), len(stateKeys))
+	position := make(map[int]int, len(tasks))
+	for i, task := range tasks {
+		keys = append(keys, s.headKey(task), s.chainKey(task))
+		position[task] = i + 1
+		head, ok := appended.Heads[task]
+		if !ok {
+			return "", nil, fmt.Errorf("task %d touched but not appended", task)
+		}
+		as := read.as[i]
+		args = append(args, strconv.Itoa(task), as.seq, as.hash, as.lastID, strconv.FormatInt(head.Seq, 10), head.Hash)
+	}
+	encoded := make(map[store.StateKey]string, len(stateKeys))
+	for _, k := range stateKeys {
+		st, ok := appended.States[k]
+		if !ok {
+			return "", nil, fmt.Errorf("state of task %d, %s touched but not derived", k.Task, k.Department)
+		}
+		b, err := json.Marshal(st)
+		if err != nil {
+			return "", nil, err
+		}
+		encoded[k] = string(b)
+		keys = append(keys, s.latestForKey(k.Department))
+		args = append(args, store.SnoozeKey(k.Task, k.Department), strconv.Itoa(k.Task), encoded[k], read.raw[k])
+	}
+	for _, u := range appended.Updates {
+		values, err := streamValues(u)
+		if err != nil {
+			return "", nil, err
+		}
+		args = append(args, position[u.Task], streamID(u.Seq), len(values))
+		args = append(args, values...)
+	}
+	for loaded := false; ; loaded = true {
+		var cmd *goredis.Cmd
+		err := pp.do(ctx, func(p goredis.Pipeliner) {
+			cmd = recordScript.EvalSha(ctx, p, keys, args...)
+		})
+		if err != nil {
+			return "", nil, err
+		}
+		outcome, err := cmd.Text()
+		if err != nil && !loaded && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+			// A restarted or flushed Redis forgot the script; nothing ran.
+			if err := recordScript.Load(ctx, s.client).Err(); err != nil {
+				return "", nil, fmt.Errorf("load record script: %w", err)
+			}
+			continue
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		return outcome, encoded, nil
+	}
+}
+
+func readStates(keys []store.StateKey, cmd *goredis.SliceCmd) (map[store.StateKey]store.State, map[store.StateKey]string, error) {
 	out := make(map[store.StateKey]store.State, len(keys))
+	raw := make(map[store.StateKey]string, len(keys))
 	if cmd == nil {
-		return out, nil
+		return out, raw, nil
 	}
 	vals, err := cmd.Result()
 	if err != nil {
-		return nil, fmt.Errorf("read latest states: %w", err)
+		return nil, nil, fmt.Errorf("read latest states: %w", err)
 	}
 	for i, k := range keys {
 		text, ok := vals[i].(string)
@@ -307,11 +490,12 @@ func readStates(keys []store.StateKey, cmd *goredis.SliceCmd) (map[store.StateKe
 		}
 		var st store.State
 		if err := json.Unmarshal([]byte(text), &st); err != nil {
-			return nil, fmt.Errorf("read state of task %d, %s: %w", k.Task, k.Department, err)
+			return nil, nil, fmt.Errorf("read state of task %d, %s: %w", k.Task, k.Department, err)
 		}
 		out[k] = st
+		raw[k] = text
 	}
-	return out, nil
+	return out, raw, nil
 }
 
 // updatesByID reads the updates a seen Telegram update recorded.

@@ -27,6 +27,11 @@ type Store struct {
 	base   string // "{prefix}:"
 	owned  bool   // Close closes client: Open made it
 
+	// The record path's: commands of callers waiting at the same moment share a pipeline,
+	// and the heads and states last read or written spare the next Record its read.
+	pipe  *pipe
+	cache recordCache
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -68,7 +73,7 @@ func New(client goredis.UniversalClient, prefix string) *Store {
 	if prefix == "" {
 		panic("redis.New: empty prefix")
 	}
-	return &Store{client: client, base: keyBase(prefix)}
+	return &Store{client: client, base: keyBase(prefix), pipe: newPipe(client)}
 }
 
 // Ping checks that Redis answers.
