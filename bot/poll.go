@@ -127,17 +127,13 @@ func (p *Poller) Run(ctx context.Context) error {
 		if (fresh == 0 || len(updates) >= maxUpdatesPerPoll) && work.busy() {
 			// Telegram answers at once while an update at or past the offset waits, so rather
 			// than ask again and again: until the offset can move, or a while, for new updates.
-			if !work.wait(ctx, offset, pollStep, p.Recheck) || !sleep(ctx, minPollGap) {
+			if !work.wait(ctx, offset, pollStep, p.Recheck) {
 				return nil
 			}
 		}
 	}
 	return nil
 }
-
-// minPollGap spaces the polls while updates are being handled, so that a flood handled at
-// the store's pace confirms many updates per poll rather than one.
-const minPollGap = 10 * time.Millisecond
 
 // maxUpdatesPerPoll is the most updates one getUpdates brings (Telegram's default limit).
 const maxUpdatesPerPoll = 100
