@@ -115,6 +115,20 @@ func residentMemory(pid int) (memory, error) {
 	return m, nil
 }
 
+// statusKB reads one "Name:   N kB" line of /proc/PID/status.
+func statusKB(pid int, name string) (int64, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, name+":"); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no %s in /proc/%d/status", name, pid)
+}
+
 // startIdle is how long the start row lets the daemon idle before reading its memory:
 // $DUBAN_START_IDLE (a duration), else 2 s. Early on, the heap has not reached the size of
 // its first collection's goal yet; a longer idle shows where it settles.
@@ -329,13 +343,35 @@ func (e *env) export(ctx context.Context, n int) ([]row, []string, error) {
 		var stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &cnt, &stderr
 		began := time.Now()
-		if err := cmd.Run(); err != nil {
-			return run{}, fmt.Errorf("duban export: %w: %s", err, stderr.String())
+		if err := cmd.Start(); err != nil {
+			return run{}, fmt.Errorf("duban export: %w", err)
 		}
-		ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-		var rss int64
-		if ru != nil {
-			rss = ru.Maxrss
+		// Not the rusage's ru_maxrss: Go starts a child with vfork, and Linux carries the
+		// high-water mark of the memory the child shared until exec (this process's, which
+		// holds the tick rows' plans) into it. The child's own VmHWM starts afresh at exec.
+		done := make(chan struct{})
+		peak := make(chan int64, 1)
+		go func() {
+			var hwm int64
+			t := time.NewTicker(5 * time.Millisecond)
+			defer t.Stop()
+			for {
+				if kb, err := statusKB(cmd.Process.Pid, "VmHWM"); err == nil {
+					hwm = max(hwm, kb)
+				}
+				select {
+				case <-done:
+					peak <- hwm
+					return
+				case <-t.C:
+				}
+			}
+		}()
+		err := cmd.Wait()
+		close(done)
+		rss := <-peak
+		if err != nil {
+			return run{}, fmt.Errorf("duban export: %w: %s", err, stderr.String())
 		}
 		return run{d: time.Since(began), rssKB: rss, bytes: cnt.n}, nil
 	}
