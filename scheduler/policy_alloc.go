@@ -57,9 +57,9 @@ func (k *keyArena) view(start int) string {
 	return unsafe.String(&k.buf[start], len(k.buf)-start)
 }
 
-// chunks collects a slice whose length is not known ahead in blocks, then copies it once:
-// append's growth by a quarter, at hundreds of thousands of items, allocates five times the
-// result.
+// chunks collects values whose number is not known ahead in blocks that are never copied
+// (append's growth by a quarter, at hundreds of thousands of items, allocates five times the
+// result): read them in place with each, or copied once into one slice with slice.
 type chunks[T any] struct {
 	full [][]T
 	cur  []T

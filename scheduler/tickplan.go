@@ -20,8 +20,8 @@ type TickPlan struct {
 	loc    *time.Location
 	today  int
 	labels []string // the before stages' labels, in RemindBefore's order
-	depts  map[string]*blocks[dueItem]
-	escs   blocks[escItem]
+	depts  map[string]*chunks[dueItem]
+	escs   chunks[escItem]
 	// Unbound sums up what the departments without a chat hold, as Decide's does.
 	Unbound Unbound
 }
@@ -69,7 +69,7 @@ func colorCode(c Color) uint8 {
 // PlanTick decides a tick at now, as Decide does, keeping what is due per department (see
 // TickPlan).
 func PlanTick(plan *config.Plan, st *State, s Settings, now time.Time) *TickPlan {
-	tp := &TickPlan{now: now, loc: s.Location, today: dayNumber(now, s.Location), depts: map[string]*blocks[dueItem]{}}
+	tp := &TickPlan{now: now, loc: s.Location, today: dayNumber(now, s.Location), depts: map[string]*chunks[dueItem]{}}
 	for _, span := range s.RemindBefore {
 		tp.labels = append(tp.labels, config.Duration(span).String())
 	}
@@ -77,7 +77,7 @@ func PlanTick(plan *config.Plan, st *State, s Settings, now time.Time) *TickPlan
 	// same departments in the same order, and a string comparison is cheaper than a hash.
 	var last [4]struct {
 		name  string
-		items *blocks[dueItem]
+		items *chunks[dueItem]
 	}
 	tp.Unbound = walk(plan, st, s, now, false, nil, func(it *planned) {
 		a := it.assessment
@@ -94,12 +94,12 @@ func PlanTick(plan *config.Plan, st *State, s Settings, now time.Time) *TickPlan
 		if !it.nudged {
 			return
 		}
-		var items *blocks[dueItem]
+		var items *chunks[dueItem]
 		if pos < len(last) && last[pos].items != nil && last[pos].name == it.dept {
 			items = last[pos].items
 		} else {
 			if items = tp.depts[it.dept]; items == nil {
-				items = &blocks[dueItem]{}
+				items = &chunks[dueItem]{}
 				tp.depts[it.dept] = items
 			}
 			if pos < len(last) {
@@ -211,33 +211,14 @@ func current(s *store.State) (store.Status, *int) {
 	return s.Status, s.Percent
 }
 
-// blocks collect values in blocks that are never copied: a department's items at 100,000
-// tasks are many, and append's growth would allocate several times what is kept.
-type blocks[T any] struct {
-	full [][]T
-	cur  []T
-	n    int
-}
-
-func (b *blocks[T]) add(v T) {
-	if len(b.cur) == cap(b.cur) {
-		if b.cur != nil {
-			b.full = append(b.full, b.cur)
-		}
-		b.cur = make([]T, 0, min(max(2*cap(b.cur), 16), 8<<10))
-	}
-	b.cur = append(b.cur, v)
-	b.n++
-}
-
 // each calls f for every value, in order.
-func (b *blocks[T]) each(f func(*T)) {
-	for _, blk := range b.full {
+func (c *chunks[T]) each(f func(*T)) {
+	for _, blk := range c.full {
 		for i := range blk {
 			f(&blk[i])
 		}
 	}
-	for i := range b.cur {
-		f(&b.cur[i])
+	for i := range c.cur {
+		f(&c.cur[i])
 	}
 }
