@@ -51,6 +51,8 @@ func TestAcknowledgementsSurviveAHardStop(t *testing.T) {
 			}
 			eventually(t, "the reports recorded", func() bool { return len(r.updates(t, 16)) == n })
 			tg.WaitFor(t, 10*time.Second, "the reports confirmed to Telegram", func() bool { return tg.Pending() == 0 })
+			// The 429 must be met before the stop, or the next daemon meets it and sits it out.
+			tg.WaitFor(t, 10*time.Second, "the first acknowledgement tried", func() bool { return tg.Calls("sendMessage") > 0 })
 			if got := acksTo(tg, eduGroup.ID, msgs); len(got) != 0 {
 				t.Fatalf("acknowledgements sent before the stop: %v, want none (the test holds them)", got)
 			}
@@ -172,9 +174,13 @@ func TestButtonAcknowledgementSurvivesAHardStop(t *testing.T) {
 			}
 			const ack = "已记录 #16 已完成。请回复本消息补充具体进展"
 			tg.FailNext("sendMessage", 1, http.StatusTooManyRequests, "", 100_000)
+			sends := tg.Calls("sendMessage")
 			tg.Press(eduGroup, clerk, sent.MessageIDs[0], doneData)
 			eventually(t, "the press recorded", func() bool { return len(r.updates(t, 16)) == 1 })
 			tg.WaitFor(t, 10*time.Second, "the press confirmed to Telegram", func() bool { return tg.Pending() == 0 })
+			// The acknowledgement's send must have met the 429 before the stop: stopped before it
+			// was tried, the next daemon would meet it instead and wait its 100,000 s.
+			tg.WaitFor(t, 10*time.Second, "the acknowledgement tried once", func() bool { return tg.Calls("sendMessage") > sends })
 			if err := r.stop(); err != nil {
 				t.Fatalf("stop: %v", err)
 			}
