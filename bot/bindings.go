@@ -51,6 +51,31 @@ func (c *cachedBindings) Bindings(ctx context.Context) ([]store.Binding, error) 
 	return list, nil
 }
 
+// ByChat returns the binding of chatID, if any: what Bindings would give, without copying
+// the list for each report.
+func (c *cachedBindings) ByChat(ctx context.Context, chatID int64) (store.Binding, bool, error) {
+	c.mu.Lock()
+	if !c.read.IsZero() && time.Since(c.read) < BindingsFresh {
+		defer c.mu.Unlock()
+		return bindingOf(c.list, chatID)
+	}
+	c.mu.Unlock()
+	list, err := c.Bindings(ctx)
+	if err != nil {
+		return store.Binding{}, false, err
+	}
+	return bindingOf(list, chatID)
+}
+
+func bindingOf(list []store.Binding, chatID int64) (store.Binding, bool, error) {
+	for _, bd := range list {
+		if bd.ChatID == chatID {
+			return bd, true, nil
+		}
+	}
+	return store.Binding{}, false, nil
+}
+
 // forget drops what was remembered; every binding write calls it, after the write.
 func (c *cachedBindings) forget() {
 	c.mu.Lock()

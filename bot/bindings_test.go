@@ -55,3 +55,33 @@ func (s *bindingsStore) Bind(context.Context, store.Binding) error         { ret
 func (s *bindingsStore) Unbind(context.Context, string) error              { return nil }
 func (s *bindingsStore) MigrateChat(context.Context, int64, int64) error   { return nil }
 func (s *bindingsStore) MarkBroken(context.Context, string, string) error  { return nil }
+
+// TestBindingByChat: ByChat answers from what Bindings remembered, and from a fresh read once
+// a binding was written.
+func TestBindingByChat(t *testing.T) {
+	ctx := context.Background()
+	reads := 0
+	list := []store.Binding{{Department: "市教育局", ChatID: -1}, {Department: "市财政局", ChatID: -2}}
+	c := &cachedBindings{Store: &bindingsStore{read: func() []store.Binding { reads++; return list }}}
+	tests := []struct {
+		chat     int64
+		wantDept string
+		wantOK   bool
+	}{{-2, "市财政局", true}, {-1, "市教育局", true}, {-3, "", false}}
+	for _, tt := range tests {
+		bd, ok, err := c.ByChat(ctx, tt.chat)
+		if err != nil || ok != tt.wantOK || bd.Department != tt.wantDept {
+			t.Errorf("chat %d: got %q, %v, %v; want %q, %v, nil", tt.chat, bd.Department, ok, err, tt.wantDept, tt.wantOK)
+		}
+	}
+	if reads != 1 {
+		t.Errorf("3 lookups: got %d store reads, want 1", reads)
+	}
+	list = []store.Binding{{Department: "市公安局", ChatID: -3}}
+	if err := c.Bind(ctx, list[0]); err != nil {
+		t.Fatal(err)
+	}
+	if bd, ok, err := c.ByChat(ctx, -3); err != nil || !ok || bd.Department != "市公安局" {
+		t.Errorf("after a bind: got %q, %v, %v; want 市公安局, true, nil", bd.Department, ok, err)
+	}
+}

@@ -60,6 +60,9 @@ type Store interface {
 	// The outbox of acknowledgements (outbox.go): written before the update is confirmed,
 	// deleted once sent, sent again by the next leader.
 	PutAnswer(ctx context.Context, a store.Answer) error
+	// RecordAnswered is Record with the acknowledgement made from what was recorded put in
+	// the outbox in the same write.
+	RecordAnswered(ctx context.Context, tgUpdate int64, ups []store.Update, answer store.AnswerFor) ([]store.Update, store.Answer, bool, error)
 	DoneAnswer(ctx context.Context, chatID, update int64) error
 	Answers(ctx context.Context) ([]store.Answer, error)
 }
@@ -118,7 +121,7 @@ type Options struct {
 // Bot handles Telegram updates. Safe for concurrent use.
 type Bot struct {
 	plan     atomic.Pointer[planState]
-	store    Store
+	store    *cachedBindings
 	tg       Telegram
 	send     Sender
 	username string
@@ -248,16 +251,11 @@ func (b *Bot) Handle(ctx context.Context, upd *models.Update) (err error) {
 
 // chatDepartment returns the department bound to a chat, or "" if none.
 func (b *Bot) chatDepartment(ctx context.Context, chatID int64) (store.Binding, bool, error) {
-	bindings, err := b.store.Bindings(ctx)
+	bd, ok, err := b.store.ByChat(ctx, chatID)
 	if err != nil {
 		return store.Binding{}, false, retry(err)
 	}
-	for _, bd := range bindings {
-		if bd.ChatID == chatID {
-			return bd, true, nil
-		}
-	}
-	return store.Binding{}, false, nil
+	return bd, ok, nil
 }
 
 // SeedBindings copies the chats written in config.yaml into the store, so that the store is

@@ -129,13 +129,17 @@ func (b *Bot) report(ctx context.Context, updateID int64, m *models.Message, tex
 		}
 		ups = append(ups, u)
 	}
-	recorded, _, err := b.store.Record(ctx, updateID, ups)
+	// The acknowledgement goes to the outbox in the same write as the record, before the
+	// update can be confirmed, so that a daemon killed before it is sent leaves it to the next
+	// leader (outbox.go). A redelivered update was recorded the first time; it is acknowledged
+	// again, from what was stored, because the first acknowledgement may never have gone out.
+	_, a, _, err := b.store.RecordAnswered(ctx, updateID, ups, func(recorded []store.Update) store.Answer {
+		return b.acknowledgement(updateID, m, dept, recorded, doubts)
+	})
 	if err != nil {
 		return b.recordFailed(ctx, m, err)
 	}
-	// A redelivered update was recorded the first time; it is acknowledged again, from what
-	// was stored, because the first acknowledgement may never have gone out.
-	b.acknowledge(ctx, updateID, m, dept, recorded, doubts)
+	b.queueAnswer(a)
 	return nil
 }
 
@@ -218,10 +222,10 @@ func (b *Bot) correctedUpdate(ctx context.Context, task int, m *models.Message) 
 	return "", nil
 }
 
-// acknowledge queues the reply "已记录 #12 进行中 60%" with each task's goal and metric, and
-// indexes it once sent, so that a reply to it adds to the same task. A task whose reading was
+// acknowledgement is the reply "已记录 #12 进行中 60%" with each task's goal and metric, as an
+// outbox entry; once sent it is indexed (stageAck), so that a reply to it adds to the same task. A task whose reading was
 // uncertain gets the question and a row of buttons to settle it (see ask.go).
-func (b *Bot) acknowledge(ctx context.Context, updateID int64, m *models.Message, dept string, recorded []store.Update, doubts map[int]report.Doubt) {
+func (b *Bot) acknowledgement(updateID int64, m *models.Message, dept string, recorded []store.Update, doubts map[int]report.Doubt) store.Answer {
 	st := b.state()
 	t := st.texts
 	lines := make([]string, 0, len(recorded))
@@ -242,9 +246,7 @@ func (b *Bot) acknowledge(ctx context.Context, updateID int64, m *models.Message
 		tasks = append(tasks, u.Task)
 	}
 	text := t.RecordedAll(lines, slices.ContainsFunc(recorded, func(u store.Update) bool { return u.Status == store.StatusDone }))
-	// The acknowledgement goes to the outbox before the update can be confirmed, so that a
-	// daemon killed before it is sent leaves it to the next leader (outbox.go); the index is
-	// written once Telegram has given it its id.
+	// The index is written once Telegram has given the message its id.
 	a := store.Answer{ChatID: m.Chat.ID, Update: updateID, ThreadID: threadOf(m), ReplyTo: m.ID, Text: text,
 		Department: dept, Tasks: tasks, Stage: stageAck, At: b.now()}
 	if kb := b.askKeyboard(m.Chat.ID, asked); kb != nil {
@@ -252,7 +254,7 @@ func (b *Bot) acknowledge(ctx context.Context, updateID int64, m *models.Message
 			a.Keyboard = string(j)
 		}
 	}
-	b.answerDurably(ctx, a)
+	return a
 }
 
 // index remembers which tasks a bot message is about; losing it only means a reply to that

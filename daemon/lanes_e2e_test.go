@@ -264,11 +264,22 @@ type holdingStore struct {
 
 func (h *holdingStore) Record(ctx context.Context, id int64, ups []store.Update) ([]store.Update, bool, error) {
 	got, fresh, err := h.Store.Record(ctx, id, ups)
+	h.hold(ctx, err)
+	return got, fresh, err
+}
+
+// RecordAnswered holds as Record does: a report is recorded through it.
+func (h *holdingStore) RecordAnswered(ctx context.Context, id int64, ups []store.Update, answer store.AnswerFor) ([]store.Update, store.Answer, bool, error) {
+	got, a, fresh, err := h.Store.RecordAnswered(ctx, id, ups, answer)
+	h.hold(ctx, err)
+	return got, a, fresh, err
+}
+
+func (h *holdingStore) hold(ctx context.Context, err error) {
 	if err == nil && h.records.Add(1) == h.holdAt {
 		close(h.held)
 		<-ctx.Done()
 	}
-	return got, fresh, err
 }
 
 // TestStopWithAnswersQueued: 30 reports from one chat are recorded while their

@@ -106,15 +106,30 @@ func (f *faultyStore) Bind(ctx context.Context, b store.Binding) error {
 var errOutage = errors.New("dial tcp 127.0.0.1:6379: connection refused")
 
 func (f *faultyStore) Record(ctx context.Context, id int64, ups []store.Update) ([]store.Update, bool, error) {
+	got, _, fresh, err := f.record(ctx, func() ([]store.Update, store.Answer, bool, error) {
+		got, fresh, err := f.Store.Record(ctx, id, ups)
+		return got, store.Answer{}, fresh, err
+	})
+	return got, fresh, err
+}
+
+// RecordAnswered fails and hooks as Record does: a report is recorded through it.
+func (f *faultyStore) RecordAnswered(ctx context.Context, id int64, ups []store.Update, answer store.AnswerFor) ([]store.Update, store.Answer, bool, error) {
+	return f.record(ctx, func() ([]store.Update, store.Answer, bool, error) {
+		return f.Store.RecordAnswered(ctx, id, ups, answer)
+	})
+}
+
+func (f *faultyStore) record(ctx context.Context, write func() ([]store.Update, store.Answer, bool, error)) ([]store.Update, store.Answer, bool, error) {
 	if f.failRecords.Add(-1) >= 0 {
-		return nil, false, errOutage
+		return nil, store.Answer{}, false, errOutage
 	}
 	f.failRecords.Store(0)
-	got, fresh, err := f.Store.Record(ctx, id, ups)
+	got, a, fresh, err := write()
 	if hook := f.afterRecord.Load(); hook != nil && err == nil {
 		(*hook)()
 	}
-	return got, fresh, err
+	return got, a, fresh, err
 }
 
 // rig is a daemon running against the fake Bot API.

@@ -253,6 +253,10 @@ type Answer struct {
 	At         time.Time `json:"at"` // when it was written
 }
 
+// AnswerFor makes the acknowledgement of what a RecordAnswered call recorded. It may be
+// called more than once (a write retried after a conflict) and must not touch the store.
+type AnswerFor func(recorded []Update) Answer
+
 // SortAnswers orders answers as they were written (then by chat and update), so that a
 // chat's are sent again in their order.
 func SortAnswers(as []Answer) {

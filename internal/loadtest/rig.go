@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -83,6 +84,7 @@ type env struct {
 	scale    float64 // one Telegram second lasts scale wall-clock seconds on the fake
 	log      *slog.Logger
 	prefixes *atomic.Int64 // shared by copies of env: names of prefixes and directories
+	stores   []string      // the backends to run, by name; nil: all
 }
 
 // scaled is a Telegram duration on the fake's clock.
@@ -201,7 +203,7 @@ type backend struct {
 }
 
 func (e *env) backends() []backend {
-	return []backend{
+	all := []backend{
 		{"redis", func(ctx context.Context) (daemon.Store, func(), error) {
 			r, err := e.openRedis(ctx)
 			if err != nil {
@@ -217,6 +219,16 @@ func (e *env) backends() []backend {
 			return s, func() { _ = s.Close() }, nil
 		}},
 	}
+	if e.stores == nil {
+		return all
+	}
+	var out []backend
+	for _, be := range all {
+		if slices.Contains(e.stores, be.name) {
+			out = append(out, be)
+		}
+	}
+	return out
 }
 
 // timedStore is the daemon's store, with the time each update was first stored: Record
@@ -234,6 +246,18 @@ func newTimedStore(s daemon.Store, mark func(string) string) *timedStore {
 
 func (t *timedStore) Record(ctx context.Context, id int64, ups []store.Update) ([]store.Update, bool, error) {
 	got, fresh, err := t.Store.Record(ctx, id, ups)
+	t.stamp(got, fresh, err)
+	return got, fresh, err
+}
+
+// RecordAnswered is how the daemon records a report: timed as Record is.
+func (t *timedStore) RecordAnswered(ctx context.Context, id int64, ups []store.Update, answer store.AnswerFor) ([]store.Update, store.Answer, bool, error) {
+	got, a, fresh, err := t.Store.RecordAnswered(ctx, id, ups, answer)
+	t.stamp(got, fresh, err)
+	return got, a, fresh, err
+}
+
+func (t *timedStore) stamp(got []store.Update, fresh bool, err error) {
 	if err == nil && fresh {
 		now := time.Now()
 		t.mu.Lock()
@@ -244,7 +268,6 @@ func (t *timedStore) Record(ctx context.Context, id int64, ups []store.Update) (
 		}
 		t.mu.Unlock()
 	}
-	return got, fresh, err
 }
 
 func (t *timedStore) snapshot() map[string][]time.Time {

@@ -84,7 +84,8 @@
 // against what it computed from: on a mismatch it writes nothing and Record
 // reads again (at most 50 times, with jittered back-off, then
 // store.ErrConflict). A stale cache costs a refused script, never a wrong
-// write. Records and outbox writes waiting at the same moment (the bot's
+// write. RecordAnswered passes the acknowledgement's outbox entry to the same
+// script, written last, so the record and its answer go together. Records and outbox writes waiting at the same moment (the bot's
 // chats side by side) share one pipeline, one round trip. Bind, Unbind,
 // MigrateChat and MarkBroken WATCH the bindings and chats hashes, read, and
 // write in one MULTI/EXEC, retried the same way. Claim, Confirm and SetOffset are Lua

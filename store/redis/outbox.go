@@ -22,15 +22,14 @@ func outboxField(chatID, update int64) string {
 
 // PutAnswer writes a to the outbox, replacing the entry of the same chat and update.
 func (s *Store) PutAnswer(ctx context.Context, a store.Answer) error {
-	a.At = store.NormalizeTime(a.At)
-	body, err := json.Marshal(a)
+	_, entry, err := encodeAnswer(a)
 	if err != nil {
-		return fmt.Errorf("put answer: %w", err)
+		return fmt.Errorf("put %w", err)
 	}
 	// Through the pipe: the answers of replies handled side by side share a round trip.
 	var cmd *goredis.IntCmd
 	err = s.pipe.do(ctx, func(p goredis.Pipeliner) {
-		cmd = p.HSet(ctx, s.outboxKey(), outboxField(a.ChatID, a.Update), body)
+		cmd = p.HSet(ctx, s.outboxKey(), entry.field, entry.body)
 	})
 	if err == nil {
 		err = cmd.Err()

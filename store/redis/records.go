@@ -135,24 +135,61 @@ func decodeStream(msg goredis.XMessage) (store.Update, error) {
 // although the write may have happened; recording the same tgUpdate again
 // then returns the first result instead of a duplicate.
 func (s *Store) Record(ctx context.Context, tgUpdate int64, ups []store.Update) ([]store.Update, bool, error) {
-	prepared, err := store.Normalize(ups, time.Now())
-	if err != nil {
-		return nil, false, fmt.Errorf("record: %w", err)
-	}
-	if tgUpdate < 0 {
-		return nil, false, fmt.Errorf("record: telegram update %d: must not be negative: %w", tgUpdate, store.ErrInvalid)
-	}
-	if tgUpdate == 0 && len(prepared) == 0 {
-		return nil, true, nil
-	}
-	recorded, fresh, err := s.record(ctx, tgUpdate, prepared)
-	if err != nil {
-		return nil, false, fmt.Errorf("record: %w", err)
-	}
-	return recorded, fresh, nil
+	recorded, _, fresh, err := s.recordAnswered(ctx, tgUpdate, ups, nil)
+	return recorded, fresh, err
 }
 
-func (s *Store) record(ctx context.Context, tgUpdate int64, prepared []store.Update) ([]store.Update, bool, error) {
+// RecordAnswered is Record, and puts answer(recorded) in the outbox (as PutAnswer) in the
+// same script, so that a report is never stored without its acknowledgement waiting to be
+// sent, and a reply costs one write instead of two. A redelivered update's answer, made
+// from what the first call recorded, is put on its own.
+func (s *Store) RecordAnswered(ctx context.Context, tgUpdate int64, ups []store.Update, answer store.AnswerFor) ([]store.Update, store.Answer, bool, error) {
+	if answer == nil {
+		return nil, store.Answer{}, false, fmt.Errorf("record: no answer given: %w", store.ErrInvalid)
+	}
+	return s.recordAnswered(ctx, tgUpdate, ups, answer)
+}
+
+func (s *Store) recordAnswered(ctx context.Context, tgUpdate int64, ups []store.Update, answer store.AnswerFor) ([]store.Update, store.Answer, bool, error) {
+	prepared, err := store.Normalize(ups, time.Now())
+	if err != nil {
+		return nil, store.Answer{}, false, fmt.Errorf("record: %w", err)
+	}
+	if tgUpdate < 0 {
+		return nil, store.Answer{}, false, fmt.Errorf("record: telegram update %d: must not be negative: %w", tgUpdate, store.ErrInvalid)
+	}
+	var recorded []store.Update
+	var a store.Answer
+	fresh := true
+	if tgUpdate != 0 || len(prepared) > 0 {
+		if recorded, a, fresh, err = s.record(ctx, tgUpdate, prepared, answer); err != nil {
+			return nil, store.Answer{}, false, fmt.Errorf("record: %w", err)
+		}
+	}
+	if answer != nil && (!fresh || tgUpdate == 0 && len(prepared) == 0) {
+		// Nothing was written with it (seen before, or nothing to record): put on its own.
+		a = answer(recorded)
+		a.At = store.NormalizeTime(a.At)
+		if err := s.PutAnswer(ctx, a); err != nil {
+			return nil, store.Answer{}, false, fmt.Errorf("record: %w", err)
+		}
+	}
+	return recorded, a, fresh, nil
+}
+
+// outboxEntry is an answer as recordScript writes it: its field in the outbox hash and its JSON.
+type outboxEntry struct{ field, body string }
+
+func encodeAnswer(a store.Answer) (store.Answer, outboxEntry, error) {
+	a.At = store.NormalizeTime(a.At)
+	body, err := json.Marshal(a)
+	if err != nil {
+		return a, outboxEntry{}, fmt.Errorf("answer: %w", err)
+	}
+	return a, outboxEntry{outboxField(a.ChatID, a.Update), string(body)}, nil
+}
+
+func (s *Store) record(ctx context.Context, tgUpdate int64, prepared []store.Update, answer store.AnswerFor) ([]store.Update, store.Answer, bool, error) {
 	tasks, stateKeys := store.Touched(prepared)
 	mustRead := false // the cache cannot tell that tgUpdate was seen
 	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
@@ -163,31 +200,40 @@ func (s *Store) record(ctx context.Context, tgUpdate int64, prepared []store.Upd
 		if !cached {
 			var err error
 			if read, err = s.readRecord(ctx, s.pipe, tgUpdate, tasks, stateKeys); err != nil {
-				return nil, false, err
+				return nil, store.Answer{}, false, err
 			}
 			if read.seen != nil {
 				recorded, err := s.updatesByID(ctx, s.client, *read.seen)
-				return recorded, false, err
+				return recorded, store.Answer{}, false, err
 			}
 			s.cache.fill(tasks, stateKeys, read)
 		}
 		appended, err := store.Append(prepared, read.heads, read.states)
 		if err != nil {
-			return nil, false, err
+			return nil, store.Answer{}, false, err
 		}
-		outcome, encoded, err := s.writeRecord(ctx, s.pipe, tgUpdate, tasks, stateKeys, read, appended)
+		var a store.Answer
+		var entry *outboxEntry
+		if answer != nil {
+			var e outboxEntry
+			if a, e, err = encodeAnswer(answer(appended.Updates)); err != nil {
+				return nil, store.Answer{}, false, err
+			}
+			entry = &e
+		}
+		outcome, encoded, err := s.writeRecord(ctx, s.pipe, tgUpdate, tasks, stateKeys, read, appended, entry)
 		switch {
 		case err != nil:
 			s.cache.drop(tasks) // the write may or may not have happened
-			return nil, false, err
+			return nil, store.Answer{}, false, err
 		case outcome == recordWritten:
 			s.cache.wrote(tasks, read, appended, encoded)
-			return appended.Updates, true, nil
+			return appended.Updates, a, true, nil
 		case outcome == recordSeen:
 			mustRead = true // read it: the first result is returned
 			continue
 		case outcome != recordConflict:
-			return nil, false, fmt.Errorf("record script: unexpected reply %q", outcome)
+			return nil, store.Answer{}, false, fmt.Errorf("record script: unexpected reply %q", outcome)
 		}
 		s.cache.drop(tasks)
 		if cached {
@@ -199,10 +245,10 @@ func (s *Store) record(ctx context.Context, tgUpdate int64, prepared []store.Upd
 		select {
 		case <-time.After(backoff):
 		case <-ctx.Done():
-			return nil, false, ctx.Err()
+			return nil, store.Answer{}, false, ctx.Err()
 		}
 	}
-	return nil, false, fmt.Errorf("%d attempts: %w", maxTxAttempts, store.ErrConflict)
+	return nil, store.Answer{}, false, fmt.Errorf("%d attempts: %w", maxTxAttempts, store.ErrConflict)
 }
 
 // recordRead is what Record computes its write from, and what recordScript
@@ -334,7 +380,8 @@ const (
 // ID as read ("" for absent), new seq and hash; per state (4): its field in the
 // latest hash, its field in the latest-for hash, the new State JSON, the JSON
 // it was computed from ("" for none); per update: its task's position
-// (1-based), stream ID, number of fields, the fields.
+// (1-based), stream ID, number of fields, the fields; then, for RecordAnswered, the
+// answer's field in the outbox hash (the last key) and its JSON.
 var recordScript = goredis.NewScript(`
 local nt, nu, ns = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local states = 7 + nt * 6
@@ -394,13 +441,16 @@ end
 if ARGV[1] == '1' then
 	redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3])
 end
+if ARGV[a] then
+	redis.call('HSET', KEYS[#KEYS], ARGV[a], ARGV[a + 1])
+end
 return 'written'
 `)
 
-// writeRecord runs recordScript for appended, computed from read, and
-// returns its outcome and the states' JSON it wrote (if written).
-func (s *Store) writeRecord(ctx context.Context, pp *pipe, tgUpdate int64, tasks []int, stateKeys []store.StateKey, read recordRead, appended store.Appended) (string, map[store.StateKey]string, error) {
-	keys := make([]string, 0, 3+2*len(tasks)+len(stateKeys))
+// writeRecord runs recordScript for appended, computed from read, with the outbox entry
+// if not nil, and returns its outcome and the states' JSON it wrote (if written).
+func (s *Store) writeRecord(ctx context.Context, pp *pipe, tgUpdate int64, tasks []int, stateKeys []store.StateKey, read recordRead, appended store.Appended, entry *outboxEntry) (string, map[store.StateKey]string, error) {
+	keys := make([]string, 0, 4+2*len(tasks)+len(stateKeys))
 	keys = append(keys, s.chainsKey(), s.latestKey(), s.seenKey(tgUpdate))
 	args := make([]any, 0, 6+6*len(tasks)+4*len(stateKeys)+28*len(appended.Updates))
 	seenFlag, seenValue := "0", ""
@@ -449,6 +499,10 @@ func (s *Store) writeRecord(ctx context.Context, pp *pipe, tgUpdate int64, tasks
 		}
 		args = append(args, position[u.Task], streamID(u.Seq), len(values))
 		args = append(args, values...)
+	}
+	if entry != nil {
+		keys = append(keys, s.outboxKey())
+		args = append(args, entry.field, entry.body)
 	}
 	for loaded := false; ; loaded = true {
 		var cmd *goredis.Cmd

@@ -27,20 +27,22 @@ func init() {
 // PutAnswer writes a to the outbox, replacing the entry of the same chat and update.
 func (s *Store) PutAnswer(ctx context.Context, a store.Answer) error {
 	a.At = store.NormalizeTime(a.At)
-	body, err := json.Marshal(a)
-	if err != nil {
-		return fmt.Errorf("put answer: %w", err)
-	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO outbox (namespace, chat_id, update_id, answer) VALUES (?, ?, ?, ?)
-				ON CONFLICT (namespace, chat_id, update_id) DO UPDATE SET answer = excluded.answer`,
-			s.namespace, a.ChatID, a.Update, string(body))
-		return err
-	})
+	err := s.write(ctx, func(tx *sql.Tx) error { return s.putAnswerTx(ctx, tx, a) })
 	if err != nil {
 		return fmt.Errorf("put answer for update %d in chat %d: %w", a.Update, a.ChatID, err)
 	}
 	return nil
+}
+
+func (s *Store) putAnswerTx(ctx context.Context, tx *sql.Tx, a store.Answer) error {
+	body, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO outbox (namespace, chat_id, update_id, answer) VALUES (?, ?, ?, ?)
+			ON CONFLICT (namespace, chat_id, update_id) DO UPDATE SET answer = excluded.answer`,
+		s.namespace, a.ChatID, a.Update, string(body))
+	return err
 }
 
 // DoneAnswer deletes the outbox entry of chat and update; none is not an error.

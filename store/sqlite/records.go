@@ -122,47 +122,79 @@ func floatFrom(n sql.NullFloat64) *float64 {
 // recorded before, it appends nothing and returns what that first call
 // recorded, with fresh false. ups may be empty, to only mark tgUpdate seen.
 func (s *Store) Record(ctx context.Context, tgUpdate int64, ups []store.Update) ([]store.Update, bool, error) {
+	recorded, _, fresh, err := s.recordAnswered(ctx, tgUpdate, ups, nil)
+	return recorded, fresh, err
+}
+
+// RecordAnswered is Record, and puts answer(recorded) in the outbox (as PutAnswer) in the
+// same transaction, so that a report is never stored without its acknowledgement waiting to
+// be sent, and a reply costs one commit instead of two. A redelivered update's answer is
+// made from what the first call recorded.
+func (s *Store) RecordAnswered(ctx context.Context, tgUpdate int64, ups []store.Update, answer store.AnswerFor) ([]store.Update, store.Answer, bool, error) {
+	if answer == nil {
+		return nil, store.Answer{}, false, fmt.Errorf("record: no answer given: %w", store.ErrInvalid)
+	}
+	return s.recordAnswered(ctx, tgUpdate, ups, answer)
+}
+
+func (s *Store) recordAnswered(ctx context.Context, tgUpdate int64, ups []store.Update, answer store.AnswerFor) ([]store.Update, store.Answer, bool, error) {
 	prepared, err := store.Normalize(ups, time.Now())
 	if err != nil {
-		return nil, false, fmt.Errorf("record: %w", err)
+		return nil, store.Answer{}, false, fmt.Errorf("record: %w", err)
 	}
 	if tgUpdate < 0 {
-		return nil, false, fmt.Errorf("record: telegram update %d: must not be negative: %w", tgUpdate, store.ErrInvalid)
+		return nil, store.Answer{}, false, fmt.Errorf("record: telegram update %d: must not be negative: %w", tgUpdate, store.ErrInvalid)
 	}
+	if tgUpdate == 0 && len(prepared) == 0 && answer == nil {
+		return nil, store.Answer{}, true, nil
+	}
+	var recorded []store.Update
+	var a store.Answer
+	fresh := true
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		if recorded, fresh, err = s.recordTx(ctx, tx, tgUpdate, prepared); err != nil || answer == nil {
+			return err
+		}
+		a = answer(recorded)
+		a.At = store.NormalizeTime(a.At)
+		return s.putAnswerTx(ctx, tx, a)
+	})
+	if err != nil {
+		return nil, store.Answer{}, false, fmt.Errorf("record: %w", err)
+	}
+	return recorded, a, fresh, nil
+}
+
+// recordTx is Record's work inside tx: what it appended, or what a seen tgUpdate recorded
+// the first time (fresh false).
+func (s *Store) recordTx(ctx context.Context, tx *sql.Tx, tgUpdate int64, prepared []store.Update) ([]store.Update, bool, error) {
 	if tgUpdate == 0 && len(prepared) == 0 {
 		return nil, true, nil
 	}
-	var recorded []store.Update
-	fresh := true
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		if tgUpdate != 0 {
-			var ids string
-			// A row older than SeenRetention that pruning has not reached yet does not count.
-			err := tx.QueryRowContext(ctx, `SELECT recorded FROM telegram_seen WHERE namespace = ? AND update_id = ? AND seen_at >= ?`,
-				s.namespace, tgUpdate, time.Now().Add(-store.SeenRetention).Unix()).Scan(&ids)
-			if err == nil {
-				fresh = false
-				recorded, err = s.updatesByID(ctx, tx, ids)
-				return err
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
+	if tgUpdate != 0 {
+		var ids string
+		// A row older than SeenRetention that pruning has not reached yet does not count.
+		err := tx.QueryRowContext(ctx, `SELECT recorded FROM telegram_seen WHERE namespace = ? AND update_id = ? AND seen_at >= ?`,
+			s.namespace, tgUpdate, time.Now().Add(-store.SeenRetention).Unix()).Scan(&ids)
+		if err == nil {
+			recorded, err := s.updatesByID(ctx, tx, ids)
+			return recorded, false, err
 		}
-		appended, err := s.appendTx(ctx, tx, prepared)
-		if err != nil {
-			return err
+		if !errors.Is(err, sql.ErrNoRows) {
+			return nil, false, err
 		}
-		recorded = appended
-		if tgUpdate != 0 {
-			return s.markSeen(ctx, tx, tgUpdate, recorded)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, false, fmt.Errorf("record: %w", err)
 	}
-	return recorded, fresh, nil
+	appended, err := s.appendTx(ctx, tx, prepared)
+	if err != nil {
+		return nil, false, err
+	}
+	if tgUpdate != 0 {
+		if err := s.markSeen(ctx, tx, tgUpdate, appended); err != nil {
+			return nil, false, err
+		}
+	}
+	return appended, true, nil
 }
 
 func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, prepared []store.Update) ([]store.Update, error) {

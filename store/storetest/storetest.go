@@ -45,6 +45,7 @@ type Backend interface {
 	Snoozes(ctx context.Context) (map[string]time.Time, error)
 
 	PutAnswer(ctx context.Context, a store.Answer) error
+	RecordAnswered(ctx context.Context, tgUpdate int64, ups []store.Update, answer store.AnswerFor) ([]store.Update, store.Answer, bool, error)
 	DoneAnswer(ctx context.Context, chatID, update int64) error
 	Answers(ctx context.Context) ([]store.Answer, error)
 
@@ -144,6 +145,7 @@ func Run(t *testing.T, open Opener, opts ...Option) {
 		{"VerifyLatest", testVerifyLatest},
 		{"WebSessions", testWebSessions},
 		{"Outbox", testOutbox},
+		{"RecordAnswered", testRecordAnswered},
 		{"Outage", testOutage},
 	}
 	for _, c := range cases {
