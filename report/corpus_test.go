@@ -178,3 +178,21 @@ func TestHeldOut(t *testing.T) {
 	}
 	t.Logf("held-out phrases: %d cases, %d false done, %d done phrases not read as done, %d asked", cases, falseDone, missedDone, asked)
 }
+
+// BenchmarkParse reads the whole corpus once per op, as the bot reads each report.
+func BenchmarkParse(b *testing.B) {
+	plan := shippedPlan(b)
+	cases := readCorpus(b)
+	tasks := make([]*config.Task, len(cases))
+	for i, c := range cases {
+		if c.task != 0 {
+			tasks[i], _ = plan.Task(c.task)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for i, c := range cases {
+			Parse(c.text, tasks[i])
+		}
+	}
+}

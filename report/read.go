@@ -155,6 +155,7 @@ var (
 // wordList is a list of words to find: Chinese anywhere, English as whole words.
 type wordList struct {
 	chinese       []string
+	byFirst       *[256][]string // the Chinese words by their first byte, longest first
 	english       *regexp.Regexp // any of the English words, whole
 	englishSuffix *regexp.Regexp // one of them ending the text
 }
@@ -168,6 +169,13 @@ func words(ws ...string) wordList {
 		} else {
 			l.chinese = append(l.chinese, w)
 		}
+	}
+	l.byFirst = new([256][]string)
+	for _, w := range l.chinese {
+		l.byFirst[w[0]] = append(l.byFirst[w[0]], w)
+	}
+	for i := range l.byFirst {
+		slices.SortStableFunc(l.byFirst[i], func(a, b string) int { return len(b) - len(a) })
 	}
 	if len(english) > 0 {
 		l.english = regexp.MustCompile(`\b(?:` + strings.Join(english, "|") + `)\b`)
@@ -201,9 +209,10 @@ func (l wordList) spans(s string) [][2]int {
 	var out [][2]int
 	for i := 0; i < len(s); {
 		best := 0
-		for _, w := range l.chinese {
-			if strings.HasPrefix(s[i:], w) && len(w) > best {
+		for _, w := range l.byFirst[s[i]] { // longest first: the first that fits is the best
+			if strings.HasPrefix(s[i:], w) {
 				best = len(w)
+				break
 			}
 		}
 		if best > 0 {
