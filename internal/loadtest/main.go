@@ -52,6 +52,8 @@ var scales = map[string]scale{
 // allRows are the rows in the table's order.
 var allRows = []string{"broadcast", "replies", "tick", "start", "export"}
 
+var allStores = []string{"redis", "sqlite"}
+
 // row is one line of the table.
 type row struct {
 	what, duban, baseline, ratio, goal, met string
@@ -64,16 +66,18 @@ type options struct {
 	only      []string
 	timescale float64
 	verbose   bool
+	stores    []string // the replies row's stores: redis, sqlite
 }
 
 func main() {
 	var o options
-	var scaleName, only, cpuProfile string
+	var scaleName, only, cpuProfile, stores string
 	flag.StringVar(&o.redisURL, "redis", "", "Redis URL to use (a prefix of its own, deleted at the end); empty: start a redis-server of its own")
 	flag.StringVar(&scaleName, "scale", "full", "full (issue 12's sizes, minutes) or smoke (seconds, what CI runs)")
 	flag.StringVar(&only, "only", strings.Join(allRows, ","), "rows to run, comma-separated")
 	flag.Float64Var(&o.timescale, "timescale", 0, "wall-clock seconds per Telegram second on the fake (0: the scale's)")
 	flag.BoolVar(&o.verbose, "v", false, "log the daemon's warnings to stderr")
+	flag.StringVar(&stores, "stores", "redis,sqlite", "the stores the replies row runs on, comma-separated")
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (this process: the daemon, the fake, the baselines) to this file")
 	flag.Parse()
 	s, ok := scales[scaleName]
@@ -86,6 +90,13 @@ func main() {
 	for _, r := range o.only {
 		if !contains(allRows, r) {
 			fmt.Fprintf(os.Stderr, "loadtest: unknown row %q in -only (%s)\n", r, strings.Join(allRows, ","))
+			os.Exit(2)
+		}
+	}
+	o.stores = strings.Split(stores, ",")
+	for _, st := range o.stores {
+		if !contains(allStores, st) {
+			fmt.Fprintf(os.Stderr, "loadtest: unknown store %q in -stores (%s)\n", st, strings.Join(allStores, ","))
 			os.Exit(2)
 		}
 	}
@@ -156,7 +167,7 @@ func run(ctx context.Context, o options, progress io.Writer) (rows []row, fails 
 		return nil, nil, err
 	}
 	defer os.RemoveAll(dir)
-	e := &env{redisURL: o.redisURL, dir: dir, scale: o.scale.timescale, prefixes: new(atomic.Int64)}
+	e := &env{redisURL: o.redisURL, dir: dir, scale: o.scale.timescale, prefixes: new(atomic.Int64), stores: o.stores}
 	if o.timescale > 0 {
 		e.scale = o.timescale
 	}
