@@ -223,8 +223,9 @@ func (b *Bot) correctedUpdate(ctx context.Context, task int, m *models.Message) 
 }
 
 // acknowledgement is the reply "已记录 #12 进行中 60%" with each task's goal and metric, as an
-// outbox entry; once sent it is indexed (stageAck), so that a reply to it adds to the same task. A task whose reading was
-// uncertain gets the question and a row of buttons to settle it (see ask.go).
+// outbox entry; once sent it is indexed (stageAck), so that a reply to it adds to the same
+// task. A task whose reading was uncertain gets the question and a row of buttons to settle
+// it (see ask.go).
 func (b *Bot) acknowledgement(updateID int64, m *models.Message, dept string, recorded []store.Update, doubts map[int]report.Doubt) store.Answer {
 	st := b.state()
 	t := st.texts
