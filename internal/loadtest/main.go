@@ -4,6 +4,12 @@
 // baseline measured in the same run.
 //
 //	go run ./internal/loadtest [-redis URL] [-scale full|smoke] [-only broadcast,replies,tick,start,export] [-cpuprofile FILE]
+//	go run ./internal/loadtest -only replies -stores redis -replies 20000 -cpuprofile-replies FILE
+//
+// The replies rows give the CPU a reply cost, in this process (the daemon, the fake, the load
+// generator) and in the Redis server, from the first report queued to the last stored, next
+// to the same for the bare handler: the rows share the machine's cores, so that is what
+// bounds the rate. -cpuprofile-replies profiles only that window (more -replies: more samples).
 //
 // Without -redis it starts a redis-server of its own on a free port (no persistence) and
 // stops it at the end; with -redis it writes only under a prefix of its own and deletes it.
@@ -67,11 +73,15 @@ type options struct {
 	timescale float64
 	verbose   bool
 	stores    []string // the replies row's stores: redis, sqlite
+	// windowProfile is where a CPU profile of the spread replies' recording window goes
+	// (from the first report queued to the last stored), "" none.
+	windowProfile string
 }
 
 func main() {
 	var o options
 	var scaleName, only, cpuProfile, stores string
+	var spreadN int
 	flag.StringVar(&o.redisURL, "redis", "", "Redis URL to use (a prefix of its own, deleted at the end); empty: start a redis-server of its own")
 	flag.StringVar(&scaleName, "scale", "full", "full (issue 12's sizes, minutes) or smoke (seconds, what CI runs)")
 	flag.StringVar(&only, "only", strings.Join(allRows, ","), "rows to run, comma-separated")
@@ -79,11 +89,20 @@ func main() {
 	flag.BoolVar(&o.verbose, "v", false, "log the daemon's warnings to stderr")
 	flag.StringVar(&stores, "stores", "redis,sqlite", "the stores the replies row runs on, comma-separated")
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (this process: the daemon, the fake, the baselines) to this file")
+	flag.StringVar(&o.windowProfile, "cpuprofile-replies", "", "write a CPU profile of only the spread replies' recording window (first queued to last stored; the last store run) to this file")
+	flag.IntVar(&spreadN, "replies", 0, "how many replies the spread load queues (0: the scale's; more gives a window profile more samples)")
 	flag.Parse()
+	if cpuProfile != "" && o.windowProfile != "" {
+		fmt.Fprintln(os.Stderr, "loadtest: -cpuprofile and -cpuprofile-replies cannot both be given (one CPU profile at a time)")
+		os.Exit(2)
+	}
 	s, ok := scales[scaleName]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "loadtest: unknown -scale %q (full or smoke)\n", scaleName)
 		os.Exit(2)
+	}
+	if spreadN > 0 {
+		s.spread.n = spreadN
 	}
 	o.scale = s
 	o.only = strings.Split(only, ",")
@@ -167,7 +186,7 @@ func run(ctx context.Context, o options, progress io.Writer) (rows []row, fails 
 		return nil, nil, err
 	}
 	defer os.RemoveAll(dir)
-	e := &env{redisURL: o.redisURL, dir: dir, scale: o.scale.timescale, prefixes: new(atomic.Int64), stores: o.stores}
+	e := &env{redisURL: o.redisURL, dir: dir, scale: o.scale.timescale, prefixes: new(atomic.Int64), stores: o.stores, windowProfile: o.windowProfile}
 	if o.timescale > 0 {
 		e.scale = o.timescale
 	}

@@ -49,6 +49,7 @@ type replyResult struct {
 	ackDups     int
 	tooMany     int
 	ackTime     time.Duration
+	cpu         cpuUse // CPU a reply from the first queued to the last stored
 }
 
 // stats turns arrival and stored times into latencies and a rate.
@@ -138,9 +139,19 @@ func (e *env) dubanReplies(ctx context.Context, be backend, l replyLoad) (replyR
 	if !waitUntil(10*time.Second, func() bool { return tg.Polling() > 0 }) {
 		return replyResult{}, fmt.Errorf("the daemon did not poll within 10 s")
 	}
+	stopProfile := func() {}
+	if l.chats > 1 {
+		if stopProfile, err = startCPUProfile(e.windowProfile); err != nil {
+			return replyResult{}, err
+		}
+	}
+	cpu0 := e.cpuNow(ctx)
 	arrived, byMsg := enqueue(tg, l, chats)
 	waitUntil(2*time.Minute+time.Duration(l.n)*50*time.Millisecond, func() bool { return timed.count() >= l.n })
+	cpu1 := e.cpuNow(ctx)
+	stopProfile()
 	r := stats(arrived, timed.snapshot())
+	r.cpu = perReply(cpu0, cpu1, l.n)
 
 	// The store itself holds each report once.
 	var inStore int
@@ -255,6 +266,7 @@ func (e *env) bareReplies(ctx context.Context, kind string, l replyLoad) (replyR
 	if !waitUntil(10*time.Second, func() bool { return tg.Polling() > 0 }) {
 		return replyResult{}, fmt.Errorf("the bare bot did not poll within 10 s")
 	}
+	cpu0 := e.cpuNow(ctx)
 	arrived, _ := enqueue(tg, l, chats)
 	count := func() int {
 		mu.Lock()
@@ -262,9 +274,11 @@ func (e *env) bareReplies(ctx context.Context, kind string, l replyLoad) (replyR
 		return len(stored)
 	}
 	waitUntil(time.Minute, func() bool { return count() >= l.n })
+	cpu1 := e.cpuNow(ctx)
 	mu.Lock()
 	r := stats(arrived, stored)
 	mu.Unlock()
+	r.cpu = perReply(cpu0, cpu1, l.n)
 	if failed > 0 {
 		return r, fmt.Errorf("bare handler: %d writes failed", failed)
 	}
@@ -306,9 +320,9 @@ func (e *env) replies(ctx context.Context, spread, single replyLoad) ([]row, []s
 		ratio := r.rate / base.rate
 		rows = append(rows, row{
 			what: fmt.Sprintf("replies: %d queued at once from %d chats, %s", spread.n, spread.chats, be.name),
-			duban: fmt.Sprintf("arrival→stored median %s, p99 %s, %.0f/s; %d lost, %d duplicated",
-				fmtDur(r.median), fmtDur(r.p99), r.rate, r.lost, r.dups),
-			baseline: fmt.Sprintf("bare handler: median %s, p99 %s, %.0f/s", fmtDur(base.median), fmtDur(base.p99), base.rate),
+			duban: fmt.Sprintf("arrival→stored median %s, p99 %s, %.0f/s; %d lost, %d duplicated; %s",
+				fmtDur(r.median), fmtDur(r.p99), r.rate, r.lost, r.dups, r.cpu),
+			baseline: fmt.Sprintf("bare handler: median %s, p99 %s, %.0f/s; %s", fmtDur(base.median), fmtDur(base.p99), base.rate, base.cpu),
 			ratio:    fmt.Sprintf("%.2f of the rate", ratio),
 			goal:     "rate ≥ 0.5 of bare, p99 < 50 ms",
 			met:      metIf(ratio >= 0.5 && r.p99 < 50*time.Millisecond),

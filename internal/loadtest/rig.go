@@ -85,6 +85,8 @@ type env struct {
 	log      *slog.Logger
 	prefixes *atomic.Int64 // shared by copies of env: names of prefixes and directories
 	stores   []string      // the backends to run, by name; nil: all
+	// windowProfile: a CPU profile of the spread replies' recording window, "" none
+	windowProfile string
 }
 
 // scaled is a Telegram duration on the fake's clock.
