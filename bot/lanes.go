@@ -11,8 +11,14 @@ import (
 
 // The poller hands each update to its chat's lane: a chat's updates are handled one after
 // another, in the order Telegram numbered them, and different chats' side by side, so that
-// one slow or flooding chat never delays another. A lane is a goroutine that lives while its
-// chat has updates waiting.
+// one slow or flooding chat never delays another. A lane runs on a goroutine while its chat
+// has updates waiting; a goroutine whose lane ran dry waits a while (runnerIdle) to run the
+// next lane that starts, so that a flood spread over many chats, one update per chat per
+// poll, does not start a goroutine per update and grow its stack each time (that was a
+// tenth of the CPU a reply cost).
+
+// runnerIdle is how long a goroutine with no lane to run waits for one before it ends.
+const runnerIdle = 5 * time.Second
 
 // laneOf is the chat whose lane handles upd. A group's move to a supergroup goes to the
 // supergroup's lane, ahead of the messages written there after it.
@@ -50,30 +56,55 @@ type lanes struct {
 
 	mu     sync.Mutex
 	queues map[int64][]*models.Update // a chat is here while its lane runs
+	idle   chan int64                 // a waiting runner takes the chat of a lane to run
 	wg     sync.WaitGroup
 }
 
 func newLanes(ctx context.Context, log *slog.Logger, handle func(*models.Update) bool, done func(int64)) *lanes {
-	return &lanes{ctx: ctx, log: log, handle: handle, done: done, queues: map[int64][]*models.Update{}}
+	return &lanes{ctx: ctx, log: log, handle: handle, done: done, queues: map[int64][]*models.Update{}, idle: make(chan int64)}
 }
 
-// dispatch queues upd on its chat's lane, starting the lane if it is idle.
+// dispatch queues upd on its chat's lane, starting the lane if it is idle: on a waiting
+// runner if there is one, else on a new one.
 func (l *lanes) dispatch(upd *models.Update) {
 	chat := laneOf(upd)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	q, running := l.queues[chat]
 	l.queues[chat] = append(q, upd)
-	if !running {
+	if running {
+		return
+	}
+	select {
+	case l.idle <- chat:
+	default:
 		l.wg.Add(1)
-		go l.run(chat)
+		go l.runner(chat)
+	}
+}
+
+// runner runs chat's lane, then the lanes handed to it while it waits, until it has waited
+// runnerIdle for one or ctx has ended.
+func (l *lanes) runner(chat int64) {
+	defer l.wg.Done()
+	t := time.NewTimer(runnerIdle)
+	defer t.Stop()
+	for {
+		l.run(chat)
+		t.Reset(runnerIdle)
+		select {
+		case chat = <-l.idle:
+		case <-t.C:
+			return
+		case <-l.ctx.Done():
+			return
+		}
 	}
 }
 
 // run handles a chat's updates until none is left; once ctx has ended it leaves the rest
 // unhandled (unconfirmed: Telegram delivers them again).
 func (l *lanes) run(chat int64) {
-	defer l.wg.Done()
 	for {
 		l.mu.Lock()
 		q := l.queues[chat]
