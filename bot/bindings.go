@@ -17,54 +17,74 @@ import (
 const BindingsFresh = 2 * time.Second
 
 // cachedBindings is the bot's Store with Bindings remembered for BindingsFresh, forgotten on
-// any write of a binding made through it.
+// any write of a binding made through it. When what it remembers goes stale, one caller reads
+// afresh and the others wait for that read: a flood over a hundred chats would otherwise read
+// every binding a hundred times over at the same moment.
 type cachedBindings struct {
 	Store
 
-	mu   sync.Mutex
-	list []store.Binding
-	read time.Time // zero: nothing remembered
-	gen  int       // counts forgets, so a read a write overtook is not remembered
+	mu      sync.Mutex
+	list    []store.Binding // shared: never changed in place, Bindings hands out copies
+	read    time.Time       // zero: nothing remembered
+	gen     int             // counts forgets, so a read a write overtook is not remembered
+	reading chan struct{}   // closed when the read under way ends; nil: none
 }
 
 func (c *cachedBindings) Bindings(ctx context.Context) ([]store.Binding, error) {
-	c.mu.Lock()
-	if !c.read.IsZero() && time.Since(c.read) < BindingsFresh {
-		list := slices.Clone(c.list)
-		c.mu.Unlock()
-		return list, nil
-	}
-	gen := c.gen
-	c.mu.Unlock()
-	started := time.Now()
-	list, err := c.Store.Bindings(ctx)
+	list, err := c.fresh(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	// A write that came while this read was under way may not be in it: remember it only if
-	// nothing was written since it started.
-	if c.gen == gen {
-		c.list, c.read = slices.Clone(list), started
-	}
-	c.mu.Unlock()
-	return list, nil
+	return slices.Clone(list), nil
 }
 
 // ByChat returns the binding of chatID, if any: what Bindings would give, without copying
 // the list for each report.
 func (c *cachedBindings) ByChat(ctx context.Context, chatID int64) (store.Binding, bool, error) {
-	c.mu.Lock()
-	if !c.read.IsZero() && time.Since(c.read) < BindingsFresh {
-		defer c.mu.Unlock()
-		return bindingOf(c.list, chatID)
-	}
-	c.mu.Unlock()
-	list, err := c.Bindings(ctx)
+	list, err := c.fresh(ctx)
 	if err != nil {
 		return store.Binding{}, false, err
 	}
 	return bindingOf(list, chatID)
+}
+
+// fresh is the bindings, read from the store unless remembered within BindingsFresh; the list
+// is shared and must not be changed.
+func (c *cachedBindings) fresh(ctx context.Context) ([]store.Binding, error) {
+	for {
+		c.mu.Lock()
+		if !c.read.IsZero() && time.Since(c.read) < BindingsFresh {
+			list := c.list
+			c.mu.Unlock()
+			return list, nil
+		}
+		if wait := c.reading; wait != nil {
+			c.mu.Unlock()
+			select {
+			case <-wait:
+				continue // remembered now, or read again if that read failed or was overtaken
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		done := make(chan struct{})
+		c.reading = done
+		gen := c.gen
+		c.mu.Unlock()
+
+		started := time.Now()
+		list, err := c.Store.Bindings(ctx)
+		c.mu.Lock()
+		c.reading = nil
+		close(done)
+		// A write that came while this read was under way may not be in it: remember it only
+		// if nothing was written since it started.
+		if err == nil && c.gen == gen {
+			c.list, c.read = list, started
+		}
+		c.mu.Unlock()
+		return list, err
+	}
 }
 
 func bindingOf(list []store.Binding, chatID int64) (store.Binding, bool, error) {

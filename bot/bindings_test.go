@@ -2,7 +2,10 @@ package bot
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/duban/duban/store"
 )
@@ -83,5 +86,47 @@ func TestBindingByChat(t *testing.T) {
 	}
 	if bd, ok, err := c.ByChat(ctx, -3); err != nil || !ok || bd.Department != "市公安局" {
 		t.Errorf("after a bind: got %q, %v, %v; want 市公安局, true, nil", bd.Department, ok, err)
+	}
+}
+
+// TestBindingsOneReadAtATime: reports from many chats that find the bindings stale at the
+// same moment wait for one read instead of each reading them.
+func TestBindingsOneReadAtATime(t *testing.T) {
+	ctx := context.Background()
+	const callers = 50
+	var reads atomic.Int32
+	entered := make(chan struct{}, callers)
+	release := make(chan struct{})
+	c := &cachedBindings{Store: &bindingsStore{read: func() []store.Binding {
+		reads.Add(1)
+		entered <- struct{}{}
+		<-release
+		return []store.Binding{{Department: "市教育局", ChatID: -1}}
+	}}}
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if bd, ok, err := c.ByChat(ctx, -1); err != nil || !ok || bd.Department != "市教育局" {
+				t.Errorf("got %q, %v, %v; want 市教育局, true, nil", bd.Department, ok, err)
+			}
+		}()
+	}
+	// Hold the read until every caller could have started one of its own (they would, each
+	// finding nothing remembered), or a while has passed.
+	timeout := time.After(500 * time.Millisecond)
+wait:
+	for range callers {
+		select {
+		case <-entered:
+		case <-timeout:
+			break wait
+		}
+	}
+	close(release)
+	wg.Wait()
+	if got := reads.Load(); got != 1 {
+		t.Errorf("%d callers at once: got %d store reads, want 1", callers, got)
 	}
 }
