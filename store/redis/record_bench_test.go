@@ -13,7 +13,7 @@ import (
 
 // BenchmarkRepliesSideBySide is the store's part of a reply as the daemon handles a flood:
 // 100 chats' lanes side by side, each recording one update on a task of its own and writing
-// its acknowledgement to the outbox. "bare" is the load tool's baseline, one HSET a reply.
+// its acknowledgement to the outbox in the same write (RecordAnswered). "bare" is the load tool's baseline, one HSET a reply.
 func BenchmarkRepliesSideBySide(b *testing.B) {
 	const lanes = 100
 	url := redisURL(b)
@@ -37,12 +37,10 @@ func BenchmarkRepliesSideBySide(b *testing.B) {
 					}
 					u := store.Update{Task: task, Department: "部门" + strconv.Itoa(task), ChatID: -200000 - int64(task),
 						MessageID: int(id), UserID: 5000, UserName: "办事员", Text: "/report 进行中", Source: store.SourceReply}
-					if _, _, err := s.Record(ctx, id, []store.Update{u}); err != nil {
-						b.Error(err)
-						return
+					answer := func(recorded []store.Update) store.Answer {
+						return store.Answer{ChatID: u.ChatID, Update: id, ReplyTo: u.MessageID, Text: "已记录 " + recorded[0].ID, Department: u.Department, Tasks: []int{task}, At: time.Now()}
 					}
-					a := store.Answer{ChatID: u.ChatID, Update: id, ReplyTo: u.MessageID, Text: "已记录", Department: u.Department, Tasks: []int{task}, At: time.Now()}
-					if err := s.PutAnswer(ctx, a); err != nil {
+					if _, _, _, err := s.RecordAnswered(ctx, id, []store.Update{u}, answer); err != nil {
 						b.Error(err)
 						return
 					}
