@@ -173,14 +173,14 @@ if [[ $# -eq 0 ]]; then
 	# deadline to race.
 	fuzztime=${DUBAN_FUZZTIME:-10000x}
 	for target in ./report:FuzzParse ./report:FuzzSplit ./config:FuzzParseDuration ./config:FuzzParseTime \
-		./config:FuzzParseConfig ./config:FuzzParsePlan ./bot:FuzzCallbackData \
+		./config:FuzzParseConfig ./config:FuzzParsePlan ./bot:FuzzCallbackData ./bot:FuzzDecodeUpdates \
 		./plantable:FuzzDeadline ./plantable:FuzzDepartments; do
 		log "fuzz ${target#*:} (${fuzztime})"
 		if ! out=$(go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "$fuzztime" "${target%%:*}" 2>&1); then
 			echo "$out" >&2; exit 1
 		fi
 	done
-	echo "fuzz: 9 targets, ${fuzztime} each: no failure"
+	echo "fuzz: 10 targets, ${fuzztime} each: no failure"
 else
 	go test -race -count=1 -timeout 10m "$@"
 fi
