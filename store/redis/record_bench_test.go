@@ -13,7 +13,8 @@ import (
 
 // BenchmarkRepliesSideBySide is the store's part of a reply as the daemon handles a flood:
 // 100 chats' lanes side by side, each recording one update on a task of its own and writing
-// its acknowledgement to the outbox in the same write (RecordAnswered). "bare" is the load tool's baseline, one HSET a reply.
+// its acknowledgement to the outbox in the same write (RecordAnswered). "bare" is the load
+// tool's baseline, one HSET a reply.
 func BenchmarkRepliesSideBySide(b *testing.B) {
 	const lanes = 100
 	url := redisURL(b)
