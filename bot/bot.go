@@ -138,7 +138,8 @@ type Bot struct {
 	refused  *refusals
 
 	outboxMu sync.Mutex
-	outboxed map[outboxKey]bool // outbox entries queued in this process and not yet over
+	outboxed map[outboxKey]bool      // outbox entries queued in this process and not yet over
+	resends  map[*sentSince]struct{} // the resends reading the outbox now
 }
 
 // planState is the config and plan in force; SetPlan swaps both at once on a reload.

@@ -51,21 +51,31 @@ func (b *Bot) acknowledgePress(ctx context.Context, updateID int64, m *models.Me
 // redelivered update, or a resend racing its handler) is not queued twice. Once the message
 // is sent and its index written, the entry is deleted; if the send is cut short by the
 // shutdown, or the queue drops it, the entry stays for the next leader.
-func (b *Bot) queueAnswer(a store.Answer) {
+func (b *Bot) queueAnswer(a store.Answer) { b.queueAnswerUnless(a, nil) }
+
+// queueAnswerUnless is queueAnswer, except for an entry in done (if not nil): one whose send
+// ended, and whose outbox entry was deleted, since a resend read the outbox.
+func (b *Bot) queueAnswerUnless(a store.Answer, done *sentSince) {
 	k := outboxKey{a.ChatID, a.Update}
 	b.outboxMu.Lock()
 	if b.outboxed == nil {
 		b.outboxed = map[outboxKey]bool{}
 	}
-	if b.outboxed[k] {
+	if b.outboxed[k] || done != nil && done.keys[k] {
 		b.outboxMu.Unlock()
 		return
 	}
 	b.outboxed[k] = true
 	b.outboxMu.Unlock()
+	sent := false // its send is over and its entry deleted: a copy read before is stale
 	over := func() {
 		b.outboxMu.Lock()
 		delete(b.outboxed, k)
+		if sent {
+			for d := range b.resends {
+				d.keys[k] = true
+			}
+		}
 		b.outboxMu.Unlock()
 	}
 	msg := sender.Message{ChatID: a.ChatID, ThreadID: a.ThreadID, Text: a.Text, ReplyTo: a.ReplyTo}
@@ -98,6 +108,7 @@ func (b *Bot) queueAnswer(a store.Answer) {
 		defer cancel()
 		b.index(wctx, a.ChatID, a.Department, a.Tasks, ids, a.Stage)
 		// Sent, or refused for good (a 400, the bot removed): either way it is over.
+		sent = true
 		if err := b.store.DoneAnswer(wctx, a.ChatID, a.Update); err != nil {
 			b.log.Warn("outbox entry not deleted; it may be sent again by the next leader",
 				"chat", a.ChatID, "update", a.Update, "err", err)
@@ -106,6 +117,28 @@ func (b *Bot) queueAnswer(a store.Answer) {
 	if !queued {
 		over()
 	}
+}
+
+// sentSince is the outbox entries whose send ended, and which were deleted, since a resend
+// read the outbox: that read may still hold them, and they must not be sent a second time.
+type sentSince struct{ keys map[outboxKey]bool }
+
+// watchSends returns a sentSince that collects from now on, until unwatchSends.
+func (b *Bot) watchSends() *sentSince {
+	done := &sentSince{keys: map[outboxKey]bool{}}
+	b.outboxMu.Lock()
+	defer b.outboxMu.Unlock()
+	if b.resends == nil {
+		b.resends = map[*sentSince]struct{}{}
+	}
+	b.resends[done] = struct{}{}
+	return done
+}
+
+func (b *Bot) unwatchSends(done *sentSince) {
+	b.outboxMu.Lock()
+	defer b.outboxMu.Unlock()
+	delete(b.resends, done)
 }
 
 // ResendAnswers queues every acknowledgement left in the outbox — by a daemon killed before
@@ -134,6 +167,8 @@ func (b *Bot) RetryAnswers(ctx context.Context, every time.Duration) {
 
 // resendAnswers queues the outbox entries written at least minAge ago.
 func (b *Bot) resendAnswers(ctx context.Context, minAge time.Duration) {
+	done := b.watchSends() // before the read: a send that ends after it is seen
+	defer b.unwatchSends(done)
 	left, err := b.store.Answers(ctx)
 	if err != nil {
 		b.log.Warn("outbox not read; acknowledgements left by a previous run wait for the next start", "err", err)
@@ -153,7 +188,7 @@ func (b *Bot) resendAnswers(ctx context.Context, minAge time.Duration) {
 			}
 			continue
 		}
-		b.queueAnswer(a)
+		b.queueAnswerUnless(a, done)
 		resent++
 	}
 	switch {
