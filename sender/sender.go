@@ -124,8 +124,9 @@ type Options struct {
 // Sender delivers messages within Telegram's limits. It is safe for concurrent use; callers
 // that need order within a chat send one message after another.
 type Sender struct {
-	tg   Telegram
-	opts Options
+	tg          Telegram
+	opts        Options
+	overallTurn chan struct{} // held by the one request waiting for room in the overall window
 
 	mu       sync.Mutex
 	overall  time.Time             // when the next message may go, across all chats
@@ -169,7 +170,7 @@ func New(tg Telegram, opts Options) *Sender {
 	if opts.Observe == nil {
 		opts.Observe = func(string) {}
 	}
-	return &Sender{tg: tg, opts: opts, chats: map[int64]*chatWindow{}}
+	return &Sender{tg: tg, opts: opts, chats: map[int64]*chatWindow{}, overallTurn: make(chan struct{}, 1)}
 }
 
 // Error is a message that was not delivered. Retryable says whether sending it again later may
@@ -487,6 +488,15 @@ func (s *Sender) take(ctx context.Context, chat int64) (done func(), err error) 
 // takeOverall waits until a request may be in flight under the overall window.
 func (s *Sender) takeOverall(ctx context.Context) error {
 	l := s.opts.Limits
+	// One waiter at a time watches the window, the others queue behind it in turn: with a
+	// hundred chats' answers ready at once, each watching on its own woke a hundred goroutines
+	// every few milliseconds.
+	select {
+	case s.overallTurn <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.overallTurn }()
 	for {
 		s.mu.Lock()
 		now := s.opts.now()

@@ -423,3 +423,42 @@ func TestSendHooksStop(t *testing.T) {
 		t.Errorf("a failing Sent: got %v, ids %v in %d calls; want the error, [101] in 1", err, ids, len(tg2.calls))
 	}
 }
+
+// BenchmarkWaitingForTheWindow is a hundred chats' messages ready at once, paced by the
+// overall window (Telegram's limits at 1/25 of their time, real clock): what the waiting
+// costs in CPU, reported as cpu-µs/msg (this process's user and system time).
+func BenchmarkWaitingForTheWindow(b *testing.B) {
+	const chats = 100
+	l := DefaultLimits
+	const scale = 25
+	l.Overall /= scale
+	l.OverallWindow /= scale
+	l.PerChat /= scale
+	l.GroupWindow /= scale
+	s := New(&fakeTelegram{}, Options{Limits: l})
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			b.Fatal(err)
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	start := cpu()
+	var wg sync.WaitGroup
+	for c := range chats {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := c; i < b.N; i += chats {
+				if _, err := s.Send(ctx, Message{ChatID: int64(1000 + c), Text: "已记录"}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64((cpu()-start).Microseconds())/float64(b.N), "cpu-µs/msg")
+}
