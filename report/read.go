@@ -158,6 +158,22 @@ type wordList struct {
 	byFirst       *[256][]string // the Chinese words by their first byte, longest first
 	english       *regexp.Regexp // any of the English words, whole
 	englishSuffix *regexp.Regexp // one of them ending the text
+	englishFirst  *[256]bool     // the English words' first bytes: a text without one has none
+}
+
+// mayHaveEnglish reports whether s has a byte that one of the English words starts with:
+// without one no English word can occur, and the regexps, most of what reading Chinese
+// text cost, are not run.
+func (l wordList) mayHaveEnglish(s string) bool {
+	if l.english == nil {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if l.englishFirst[s[i]] {
+			return true
+		}
+	}
+	return false
 }
 
 func words(ws ...string) wordList {
@@ -178,6 +194,12 @@ func words(ws ...string) wordList {
 		slices.SortStableFunc(l.byFirst[i], func(a, b string) int { return len(b) - len(a) })
 	}
 	if len(english) > 0 {
+		l.englishFirst = new([256]bool)
+		for _, w := range ws {
+			if isASCII(w) && w != "" {
+				l.englishFirst[w[0]] = true
+			}
+		}
 		l.english = regexp.MustCompile(`\b(?:` + strings.Join(english, "|") + `)\b`)
 		l.englishSuffix = regexp.MustCompile(`\b(?:` + strings.Join(english, "|") + `)$`)
 	}
@@ -191,7 +213,7 @@ func (l wordList) contains(s string) bool {
 			return true
 		}
 	}
-	return l.english != nil && l.english.MatchString(s)
+	return l.mayHaveEnglish(s) && l.english.MatchString(s)
 }
 
 // endsIn reports whether s ends with one of the words.
@@ -201,7 +223,7 @@ func (l wordList) endsIn(s string) bool {
 			return true
 		}
 	}
-	return l.englishSuffix != nil && l.englishSuffix.MatchString(s)
+	return l.mayHaveEnglish(s) && l.englishSuffix.MatchString(s)
 }
 
 // spans returns where the list's words occur in s, the longest first at each place.
@@ -222,7 +244,7 @@ func (l wordList) spans(s string) [][2]int {
 		}
 		i++
 	}
-	if l.english != nil {
+	if l.mayHaveEnglish(s) {
 		for _, m := range l.english.FindAllStringIndex(s, -1) {
 			out = append(out, [2]int{m[0], m[1]})
 		}
@@ -716,6 +738,9 @@ func isDateLike(s string) bool {
 // trimDateSuffix strips one date or time expression ending s.
 func trimDateSuffix(s string) (string, bool) {
 	s = strings.TrimRight(s, " ")
+	if !mayEndInDate(s) {
+		return s, false
+	}
 	best := -1
 	for _, m := range dateRe.FindAllStringIndex(s, -1) {
 		if m[1] == len(s) && (best < 0 || m[0] < best) {
@@ -726,6 +751,24 @@ func trimDateSuffix(s string) (string, bool) {
 		return s, false
 	}
 	return s[:best], true
+}
+
+// dateEnds are the runes a dateRe match can end with, besides ASCII letters and digits (the
+// English words, q1–q4) and \s: a text ending in anything else ends in no date, and
+// trimDateSuffix, run on every clause until nothing more comes off, skips the regexp.
+// TestMayEndInDate checks it against the regexp itself.
+const dateEnds = "年月份日号天周期底末内中初旬度久前午上于在"
+
+func mayEndInDate(s string) bool {
+	r, _ := utf8.DecodeLastRuneInString(s)
+	switch {
+	case r == utf8.RuneError:
+		return s != ""
+	case r < utf8.RuneSelf:
+		return r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '_' ||
+			r == '\t' || r == '\n' || r == '\f' || r == '\r' || r == ' '
+	}
+	return strings.ContainsRune(dateEnds, r)
 }
 
 // trimTimes strips the dates, times and neutral adverbs ending s, one at a time so that
