@@ -35,6 +35,14 @@ type Reader interface {
 	Snoozes(ctx context.Context) (map[string]time.Time, error)
 }
 
+// statesReader is a store that lists the latest states without their last updates (Last
+// holds only its ID, Task, Department and Seq) more cheaply than Latest: the embedded store,
+// where each last update is a row of its own. An export of every update, which reads the
+// chains anyway, fills them in from there.
+type statesReader interface {
+	LatestStates(ctx context.Context) ([]store.State, error)
+}
+
 // UpdatesReader reads one task's chain, in the order it was written.
 type UpdatesReader interface {
 	Updates(ctx context.Context, task int) ([]store.Update, error)
@@ -145,10 +153,58 @@ type reading struct {
 	removed   []int
 	gone      map[int][]int // removed task → its indexes in states
 	notInPlan string
+	// lacksLast: the states' Last holds only its ID and Seq (readChains), filled in from each
+	// task's chain before the task is assessed; byTask then holds each task's indexes in states.
+	lacksLast bool
+	byTask    map[int][]int
 }
 
 func read(ctx context.Context, r Reader, c *config.Config, p *config.Plan, all bool, now time.Time) (*reading, error) {
-	states, err := r.Latest(ctx)
+	return readStates(ctx, r, r.Latest, c, p, all, now)
+}
+
+// readChains is read for eachTask, which reads every chain: the states without their last
+// updates where the store lists them so more cheaply (see statesReader), for eachTask to
+// fill in (fillLast).
+func readChains(ctx context.Context, r Reader, c *config.Config, p *config.Plan, now time.Time) (*reading, error) {
+	latest := r.Latest
+	sr, lacksLast := r.(statesReader)
+	if lacksLast {
+		latest = sr.LatestStates
+	}
+	rd, err := readStates(ctx, r, latest, c, p, true, now)
+	if err != nil {
+		return nil, err
+	}
+	if rd.lacksLast = lacksLast; lacksLast {
+		rd.byTask = make(map[int][]int, len(rd.states))
+		for k, st := range rd.states {
+			rd.byTask[st.Task] = append(rd.byTask[st.Task], k)
+		}
+	}
+	return rd, nil
+}
+
+// fillLast sets the Last of task's states from its chain, read after them: a state's last
+// update is in its chain (both are written at once, the chain only grows), so one that is
+// not means the store is damaged, and the export stops rather than show it blank.
+func (rd *reading) fillLast(task int, ups []store.Update) error {
+	if !rd.lacksLast {
+		return nil
+	}
+	for _, k := range rd.byTask[task] {
+		st := &rd.states[k]
+		i, found := slices.BinarySearchFunc(ups, st.Last.Seq, func(u store.Update, seq int64) int { return cmp.Compare(u.Seq, seq) })
+		if !found || ups[i].Department != st.Department {
+			return fmt.Errorf("task %d, %s: the latest state's last update (%s) is not in the task's chain", task, st.Department, st.Last.ID)
+		}
+		st.Last = ups[i]
+	}
+	return nil
+}
+
+func readStates(ctx context.Context, r Reader, latest func(context.Context) ([]store.State, error), c *config.Config, p *config.Plan, all bool, now time.Time) (*reading, error) {
+	states, err := latest(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read latest: %w", err)
 	}
@@ -315,6 +371,9 @@ func eachTask(ctx context.Context, r UpdatesReader, rd *reading, fn func(Task) e
 			return errors.New("chains: ended before the tasks did")
 		case ch.err != nil:
 			return ch.err
+		}
+		if err := rd.fillLast(rd.id(i), ch.ups); err != nil {
+			return err
 		}
 		var t Task
 		t, rows = rd.task(i, rows[:0])

@@ -39,7 +39,7 @@ func WriteCSV(w io.Writer, rows []Row, c *config.Config, all bool) error {
 // its rows before the next, so that memory stays flat however many updates there are.
 // r is read from a second goroutine as well, a few chains ahead of the writing.
 func StreamCSV(ctx context.Context, w io.Writer, r Reader, c *config.Config, p *config.Plan, now time.Time) error {
-	rd, err := read(ctx, r, c, p, true, now)
+	rd, err := readChains(ctx, r, c, p, now)
 	if err != nil {
 		return err
 	}
@@ -173,7 +173,7 @@ func WriteJSON(w io.Writer, tasks []Task, c *config.Config) error {
 // the task before the next, so that memory stays flat however many updates there are.
 // r is read from a second goroutine as well, a few chains ahead of the writing.
 func StreamJSON(ctx context.Context, w io.Writer, r Reader, c *config.Config, p *config.Plan, now time.Time) error {
-	rd, err := read(ctx, r, c, p, true, now)
+	rd, err := readChains(ctx, r, c, p, now)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -259,6 +260,29 @@ func (f *fakeRecord) Latest(context.Context) ([]store.State, error) {
 	return out, nil
 }
 
+// statesRecord is fakeRecord listing its states also without their last updates, as the
+// embedded store does (statesReader); lose drops one task's last update from its chain.
+type statesRecord struct {
+	*fakeRecord
+	lose int
+}
+
+func (f *statesRecord) LatestStates(ctx context.Context) ([]store.State, error) {
+	states, err := f.Latest(ctx)
+	for i, st := range states {
+		states[i].Last = store.Update{ID: st.Last.ID, Task: st.Task, Department: st.Department, Seq: st.Last.Seq}
+	}
+	return states, err
+}
+
+func (f *statesRecord) Updates(ctx context.Context, task int) ([]store.Update, error) {
+	ups, err := f.fakeRecord.Updates(ctx, task)
+	if task == f.lose && len(ups) > 0 {
+		ups = ups[:len(ups)-1]
+	}
+	return ups, err
+}
+
 func (f *fakeRecord) Ledger(context.Context) (map[string]time.Time, error)  { return nil, nil }
 func (f *fakeRecord) Snoozes(context.Context) (map[string]time.Time, error) { return nil, nil }
 
@@ -348,22 +372,46 @@ func TestStreamMatchesCollect(t *testing.T) {
 				!bytes.Contains(wantJSON, []byte(`"responsible": false`)) || !bytes.Contains(wantJSON, []byte(`"corrects"`))) {
 				t.Fatalf("the generated record lacks removed tasks, files, departments no longer named or corrections:\n%.2000s", wantJSON)
 			}
-			f.reads.Store(0)
-			var gotJSON, gotCSV bytes.Buffer
-			if err := StreamJSON(ctx, &gotJSON, f, c, p, now); err != nil {
+			// Read from a store whose states come whole, and from one that lists them without
+			// their last updates, which the stream fills in from the chains.
+			for _, r := range []Reader{f, &statesRecord{fakeRecord: f}} {
+				f.reads.Store(0)
+				var gotJSON, gotCSV bytes.Buffer
+				if err := StreamJSON(ctx, &gotJSON, r, c, p, now); err != nil {
+					t.Fatal(err)
+				}
+				if got, want := f.reads.Load(), int64(len(snap.Tasks)); got != want {
+					t.Errorf("%T: StreamJSON read %d chains, want %d (one per task)", r, got, want)
+				}
+				if !bytes.Equal(gotJSON.Bytes(), wantJSON) {
+					t.Errorf("%T: JSON: got\n%.3000s\nwant\n%.3000s", r, gotJSON.Bytes(), wantJSON)
+				}
+				if err := StreamCSV(ctx, &gotCSV, r, c, p, now); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(gotCSV.Bytes(), wantCSV.Bytes()) {
+					t.Errorf("%T: CSV: got\n%.3000s\nwant\n%.3000s", r, gotCSV.Bytes(), wantCSV.Bytes())
+				}
+			}
+			// The rows streamed from the states without their last updates have each state
+			// whole, as collected (Assess reads the last report's time, text and reporter).
+			rd, err := readChains(ctx, &statesRecord{fakeRecord: f}, c, p, now)
+			if err != nil {
 				t.Fatal(err)
 			}
-			if got, want := f.reads.Load(), int64(len(snap.Tasks)); got != want {
-				t.Errorf("StreamJSON read %d chains, want %d (one per task)", got, want)
-			}
-			if !bytes.Equal(gotJSON.Bytes(), wantJSON) {
-				t.Errorf("JSON: got\n%.3000s\nwant\n%.3000s", gotJSON.Bytes(), wantJSON)
-			}
-			if err := StreamCSV(ctx, &gotCSV, f, c, p, now); err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(gotCSV.Bytes(), wantCSV.Bytes()) {
-				t.Errorf("CSV: got\n%.3000s\nwant\n%.3000s", gotCSV.Bytes(), wantCSV.Bytes())
+			next := 0
+			err = eachTask(ctx, f, rd, func(task Task) error {
+				for _, row := range task.Rows {
+					want := snap.Rows[next]
+					if !reflect.DeepEqual(row.State, want.State) || row.Assessment != want.Assessment {
+						t.Errorf("task %d, %s: got state %+v, assessed %+v; want %+v, %+v", task.Task.ID, row.Department, row.State, row.Assessment, want.State, want.Assessment)
+					}
+					next++
+				}
+				return nil
+			})
+			if err != nil || next != len(snap.Rows) {
+				t.Errorf("streamed %d rows (%v), want %d", next, err, len(snap.Rows))
 			}
 			// Streaming leaves the record it read as it was: the rows keep their latest update.
 			for _, r := range snap.Rows {
@@ -396,6 +444,18 @@ func TestStreamStopsOnError(t *testing.T) {
 		}
 	}
 	f.fail = 0
+	// A state whose last update its chain lacks (a damaged store) stops the export with an
+	// error naming the task, rather than a row without its latest report.
+	lost := &statesRecord{fakeRecord: f, lose: 5}
+	for name, stream := range map[string]func(*bytes.Buffer) error{
+		"json": func(w *bytes.Buffer) error { return StreamJSON(context.Background(), w, lost, c, p, now) },
+		"csv":  func(w *bytes.Buffer) error { return StreamCSV(context.Background(), w, lost, c, p, now) },
+	} {
+		err := stream(&bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), "task 5, ") || !strings.Contains(err.Error(), "not in the task's chain") {
+			t.Errorf("%s, a last update lost: got %v, want an error naming task 5", name, err)
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := StreamJSON(ctx, &bytes.Buffer{}, f, c, p, now); !errors.Is(err, context.Canceled) {

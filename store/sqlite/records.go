@@ -388,6 +388,38 @@ func (s *Store) Latest(ctx context.Context) ([]store.State, error) {
 	return states, nil
 }
 
+// LatestStates is Latest without each state's last update: Last holds only its ID, Task,
+// Department and Seq. Reading the last updates is a join, five sixths of Latest's time at
+// 30,000 states; an export of every update reads them with the chains anyway.
+func (s *Store) LatestStates(ctx context.Context) ([]store.State, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT l.task, l.department, l.last_seq, l.status, l.status_at, l.percent,
+	l.value, l.updates FROM latest l WHERE l.namespace = ? ORDER BY l.task, l.department`, s.namespace)
+	if err != nil {
+		return nil, fmt.Errorf("latest states: %w", err)
+	}
+	defer rows.Close()
+	var states []store.State
+	for rows.Next() {
+		var st store.State
+		var percent sql.NullInt64
+		var value sql.NullFloat64
+		var statusAt string
+		if err := rows.Scan(&st.Task, &st.Department, &st.Last.Seq, (*string)(&st.Status), &statusAt, &percent, &value, &st.Updates); err != nil {
+			return nil, fmt.Errorf("latest states: %w", err)
+		}
+		if st.StatusAt, err = parseOptionalTime(statusAt); err != nil {
+			return nil, fmt.Errorf("latest states: task %d, %s: status_at: %w", st.Task, st.Department, err)
+		}
+		st.Last.ID, st.Last.Task, st.Last.Department = store.FormatID(st.Task, st.Last.Seq), st.Task, st.Department
+		st.Percent, st.Value = intFrom(percent), floatFrom(value)
+		states = append(states, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("latest states: %w", err)
+	}
+	return states, nil
+}
+
 // LatestFor returns the states of one department, by task, in one query.
 func (s *Store) LatestFor(ctx context.Context, department string) ([]store.State, error) {
 	states, err := s.queryStates(ctx, s.latestQuery()+` AND l.department = ? ORDER BY l.task`, s.namespace, department)
