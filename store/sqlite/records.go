@@ -381,7 +381,7 @@ func (s *Store) latestQuery() string {
 // Latest returns the state of every (task, department) with updates, by
 // task then department, in one query.
 func (s *Store) Latest(ctx context.Context) ([]store.State, error) {
-	states, err := s.queryStates(ctx, s.latestQuery()+` ORDER BY l.task, l.department`, s.namespace)
+	states, err := s.queryStates(ctx, s.latestQuery()+` ORDER BY l.task, l.department`, true, s.namespace)
 	if err != nil {
 		return nil, fmt.Errorf("latest: %w", err)
 	}
@@ -392,29 +392,9 @@ func (s *Store) Latest(ctx context.Context) ([]store.State, error) {
 // Department and Seq. Reading the last updates is a join, five sixths of Latest's time at
 // 30,000 states; an export of every update reads them with the chains anyway.
 func (s *Store) LatestStates(ctx context.Context) ([]store.State, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT l.task, l.department, l.last_seq, l.status, l.status_at, l.percent,
-	l.value, l.updates FROM latest l WHERE l.namespace = ? ORDER BY l.task, l.department`, s.namespace)
+	states, err := s.queryStates(ctx, `SELECT l.status, l.status_at, l.percent, l.value, l.updates, l.task, l.department,
+	l.last_seq FROM latest l WHERE l.namespace = ? ORDER BY l.task, l.department`, false, s.namespace)
 	if err != nil {
-		return nil, fmt.Errorf("latest states: %w", err)
-	}
-	defer rows.Close()
-	var states []store.State
-	for rows.Next() {
-		var st store.State
-		var percent sql.NullInt64
-		var value sql.NullFloat64
-		var statusAt string
-		if err := rows.Scan(&st.Task, &st.Department, &st.Last.Seq, (*string)(&st.Status), &statusAt, &percent, &value, &st.Updates); err != nil {
-			return nil, fmt.Errorf("latest states: %w", err)
-		}
-		if st.StatusAt, err = parseOptionalTime(statusAt); err != nil {
-			return nil, fmt.Errorf("latest states: task %d, %s: status_at: %w", st.Task, st.Department, err)
-		}
-		st.Last.ID, st.Last.Task, st.Last.Department = store.FormatID(st.Task, st.Last.Seq), st.Task, st.Department
-		st.Percent, st.Value = intFrom(percent), floatFrom(value)
-		states = append(states, st)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("latest states: %w", err)
 	}
 	return states, nil
@@ -422,14 +402,16 @@ func (s *Store) LatestStates(ctx context.Context) ([]store.State, error) {
 
 // LatestFor returns the states of one department, by task, in one query.
 func (s *Store) LatestFor(ctx context.Context, department string) ([]store.State, error) {
-	states, err := s.queryStates(ctx, s.latestQuery()+` AND l.department = ? ORDER BY l.task`, s.namespace, department)
+	states, err := s.queryStates(ctx, s.latestQuery()+` AND l.department = ? ORDER BY l.task`, true, s.namespace, department)
 	if err != nil {
 		return nil, fmt.Errorf("latest for %s: %w", department, err)
 	}
 	return states, nil
 }
 
-func (s *Store) queryStates(ctx context.Context, query string, args ...any) ([]store.State, error) {
+// queryStates reads the states query selects: the status columns of latest, then its last
+// update's (updateSelect's) withLast, else only the task, department and seq of it.
+func (s *Store) queryStates(ctx context.Context, query string, withLast bool, args ...any) ([]store.State, error) {
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -441,7 +423,13 @@ func (s *Store) queryStates(ctx context.Context, query string, args ...any) ([]s
 		var percent sql.NullInt64
 		var value sql.NullFloat64
 		var statusAt string
-		last, err := scanUpdate(rows, (*string)(&st.Status), &statusAt, &percent, &value, &st.Updates)
+		lead := []any{(*string)(&st.Status), &statusAt, &percent, &value, &st.Updates}
+		var last store.Update
+		if withLast {
+			last, err = scanUpdate(rows, lead...)
+		} else if err = rows.Scan(append(lead, &last.Task, &last.Department, &last.Seq)...); err == nil {
+			last.ID = store.FormatID(last.Task, last.Seq)
+		}
 		if err != nil {
 			return nil, err
 		}
