@@ -152,19 +152,27 @@ func (s *Store) Confirm(ctx context.Context, sent store.Sent) error {
 	if err != nil {
 		return fmt.Errorf("confirm: %w", err)
 	}
-	args := []any{store.FenceOf(ctx), complete, store.FormatTime(sent.At), body, pendingBody, len(sent.Keys), "", "", ""}
+	// An unfinished record confirms no key: the script needs only the first (the pending
+	// entry's field and the renewed claim), not the thousands a long message carries, sent
+	// again with each of its parts.
+	keys := sent.Keys
+	if complete == "0" && len(keys) > 1 {
+		keys = keys[:1]
+	}
+	args := make([]any, 0, 9+len(keys)+len(sent.MessageIDs))
+	args = append(args, store.FenceOf(ctx), complete, store.FormatTime(sent.At), body, pendingBody, len(keys), "", "", "")
 	if r := sent.Renew; r != nil && !sent.Complete() {
 		args[6], args[7], args[8] = r.Owner, paddedNanos(r.Now), paddedNanos(r.Now.Add(r.Lease))
 	}
-	for _, key := range sent.Keys {
+	for _, key := range keys {
 		args = append(args, key)
 	}
 	for _, messageID := range sent.MessageIDs {
 		args = append(args, messageField(sent.ChatID, messageID))
 	}
-	keys := []string{s.fenceKey(), s.ledgerKey(), s.sentKey(), s.claimsKey(), s.messagesKey(), s.pendingKey(),
+	scriptKeys := []string{s.fenceKey(), s.ledgerKey(), s.sentKey(), s.claimsKey(), s.messagesKey(), s.pendingKey(),
 		s.recordsKey(), s.recordSeqKey()}
-	res, err := confirmScript.Run(ctx, s.client, keys, args...).Int()
+	res, err := confirmScript.Run(ctx, s.client, scriptKeys, args...).Int()
 	if err != nil {
 		return fmt.Errorf("confirm: %w", err)
 	}
