@@ -153,10 +153,9 @@ type reading struct {
 	removed   []int
 	gone      map[int][]int // removed task → its indexes in states
 	notInPlan string
-	// lacksLast: the states' Last holds only its ID and Seq (readChains), filled in from each
-	// task's chain before the task is assessed; byTask then holds each task's indexes in states.
-	lacksLast bool
-	byTask    map[int][]int
+	// byTask holds each task's indexes in states when their Last holds only its ID and Seq
+	// (readChains), filled in from each task's chain before the task is assessed; nil else.
+	byTask map[int][]int
 }
 
 func read(ctx context.Context, r Reader, c *config.Config, p *config.Plan, all bool, now time.Time) (*reading, error) {
@@ -176,7 +175,7 @@ func readChains(ctx context.Context, r Reader, c *config.Config, p *config.Plan,
 	if err != nil {
 		return nil, err
 	}
-	if rd.lacksLast = lacksLast; lacksLast {
+	if lacksLast {
 		rd.byTask = make(map[int][]int, len(rd.states))
 		for k, st := range rd.states {
 			rd.byTask[st.Task] = append(rd.byTask[st.Task], k)
@@ -189,10 +188,7 @@ func readChains(ctx context.Context, r Reader, c *config.Config, p *config.Plan,
 // update is in its chain (both are written at once, the chain only grows), so one that is
 // not means the store is damaged, and the export stops rather than show it blank.
 func (rd *reading) fillLast(task int, ups []store.Update) error {
-	if !rd.lacksLast {
-		return nil
-	}
-	for _, k := range rd.byTask[task] {
+	for _, k := range rd.byTask[task] { // none when the states came whole
 		st := &rd.states[k]
 		i, found := slices.BinarySearchFunc(ups, st.Last.Seq, func(u store.Update, seq int64) int { return cmp.Compare(u.Seq, seq) })
 		if !found || ups[i].Department != st.Department {

@@ -179,9 +179,13 @@ func (l wordList) mayHaveEnglish(s string) bool {
 func words(ws ...string) wordList {
 	var l wordList
 	var english []string
+	first := new([256]bool)
 	for _, w := range ws {
 		if isASCII(w) {
 			english = append(english, regexp.QuoteMeta(w))
+			if w != "" {
+				first[w[0]] = true
+			}
 		} else {
 			l.chinese = append(l.chinese, w)
 		}
@@ -194,12 +198,7 @@ func words(ws ...string) wordList {
 		slices.SortStableFunc(l.byFirst[i], func(a, b string) int { return len(b) - len(a) })
 	}
 	if len(english) > 0 {
-		l.englishFirst = new([256]bool)
-		for _, w := range ws {
-			if isASCII(w) && w != "" {
-				l.englishFirst[w[0]] = true
-			}
-		}
+		l.englishFirst = first
 		l.english = regexp.MustCompile(`\b(?:` + strings.Join(english, "|") + `)\b`)
 		l.englishSuffix = regexp.MustCompile(`\b(?:` + strings.Join(english, "|") + `)$`)
 	}
