@@ -312,8 +312,7 @@ func (s *Store) updatesByID(ctx context.Context, tx *sql.Tx, ids string) ([]stor
 
 // Updates returns the updates of task in seq order.
 func (s *Store) Updates(ctx context.Context, task int) ([]store.Update, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+s.selectUpdate+` FROM updates
-			WHERE namespace = ? AND task = ? ORDER BY seq`, s.namespace, task)
+	rows, err := s.updatesOf.QueryContext(ctx, s.namespace, task)
 	if err != nil {
 		return nil, fmt.Errorf("updates of task %d: %w", task, err)
 	}

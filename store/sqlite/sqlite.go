@@ -179,6 +179,10 @@ type Store struct {
 	// read-only Store on a version 1 file, which it must not migrate, reads
 	// constants in place of the attachment columns.
 	selectUpdate, selectLatestUpdate string
+	// updatesOf reads one task's chain (Updates), prepared once: an export or a verify reads
+	// every chain, and preparing the query anew for each of 10,000 tasks was a sixth of an
+	// export's CPU.
+	updatesOf *sql.Stmt
 
 	// writeMu serialises this process's write transactions. The daemon is
 	// the only writer (it holds the lock file), so this replaces SQLite's
@@ -287,6 +291,12 @@ func openDB(ctx context.Context, abs, prefix string, readOnly bool) (*Store, err
 		withAttachments = len(missing) == 0
 	}
 	s.selectUpdate, s.selectLatestUpdate = updateSelect("", withAttachments), updateSelect("u.", withAttachments)
+	s.updatesOf, err = db.PrepareContext(ctx, `SELECT `+s.selectUpdate+` FROM updates
+			WHERE namespace = ? AND task = ? ORDER BY seq`)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("prepare the read of a chain: %w", err)
+	}
 	return s, nil
 }
 
@@ -478,6 +488,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the file and releases the lock. Closing twice is harmless.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.updatesOf.Close() // its error is the database's, which Close reports
 		s.closeErr = s.db.Close()
 		if s.lock != nil {
 			if err := unlockFile(s.lock); err != nil && s.closeErr == nil {
