@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -328,7 +329,21 @@ func joinPath(parent, child string) string {
 	}
 }
 
+// fieldsByType holds yamlFields' answer for each struct type: checkKnown asks once per node,
+// and a plan of 10,000 tasks has tens of thousands (listing the fields anew each time was a
+// seventh of the bytes loading it allocates).
+var fieldsByType sync.Map // reflect.Type → map[string]reflect.Type, never changed once stored
+
+// yamlFields returns the keys a struct type decodes from, each with its field's type.
 func yamlFields(t reflect.Type) map[string]reflect.Type {
+	if m, ok := fieldsByType.Load(t); ok {
+		return m.(map[string]reflect.Type)
+	}
+	m, _ := fieldsByType.LoadOrStore(t, listFields(t))
+	return m.(map[string]reflect.Type)
+}
+
+func listFields(t reflect.Type) map[string]reflect.Type {
 	out := map[string]reflect.Type{}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
