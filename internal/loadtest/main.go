@@ -43,13 +43,13 @@ type scale struct {
 	tickStoreTasks      int // whole ticks through the store
 	firstTasks          int
 	exportUpdates       int
-	startRuns           int
+	startRuns           int // a start takes tens of ms and varies 2–3× on a shared machine: a median of many
 }
 
 var scales = map[string]scale{
 	"full": {name: "full", timescale: 0.25, bcastTimescale: 1, bcastOne: 2000, bcastFive: 200,
 		spread: replyLoad{chats: 100, n: 2000}, single: replyLoad{chats: 1, n: 100},
-		tickTasks: 100_000, tickStoreTasks: 5000, firstTasks: 5000, exportUpdates: 100_000, startRuns: 5},
+		tickTasks: 100_000, tickStoreTasks: 5000, firstTasks: 5000, exportUpdates: 100_000, startRuns: 15},
 	"smoke": {name: "smoke", timescale: 0.05, bcastOne: 200, bcastFive: 20,
 		spread: replyLoad{chats: 20, n: 200}, single: replyLoad{chats: 1, n: 20},
 		tickTasks: 2000, tickStoreTasks: 500, firstTasks: 100, exportUpdates: 2000, startRuns: 1},
