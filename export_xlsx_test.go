@@ -442,7 +442,7 @@ func TestWriteFileAtomic(t *testing.T) {
 type memRecord struct {
 	states  []store.State
 	chains  map[int][]store.Update
-	ledger  map[string]time.Time
+	ledger  store.Ledger
 	snoozes map[string]time.Time
 }
 
@@ -450,7 +450,7 @@ func (m *memRecord) Latest(context.Context) ([]store.State, error) { return m.st
 func (m *memRecord) Updates(_ context.Context, task int) ([]store.Update, error) {
 	return m.chains[task], nil
 }
-func (m *memRecord) Ledger(context.Context) (map[string]time.Time, error)  { return m.ledger, nil }
+func (m *memRecord) Ledger(context.Context) (store.Ledger, error)          { return m.ledger, nil }
 func (m *memRecord) Snoozes(context.Context) (map[string]time.Time, error) { return m.snoozes, nil }
 
 // benchRecord is a generated plan of tasks × 3 departments (deadlines spread over two years
@@ -484,7 +484,7 @@ func benchRecord(b *testing.B, tasks, updates int) (*config.Config, *config.Plan
 	if err != nil {
 		b.Fatal(err)
 	}
-	m := &memRecord{chains: map[int][]store.Update{}, ledger: map[string]time.Time{}}
+	m := &memRecord{chains: map[int][]store.Update{}}
 	latest := map[string]*store.State{}
 	statuses := []store.Status{store.StatusInProgress, store.StatusInProgress, store.StatusBlocked, "", store.StatusDone}
 	for i := range updates {
@@ -517,8 +517,8 @@ func benchRecord(b *testing.B, tasks, updates int) (*config.Config, *config.Plan
 	for _, t := range p.Tasks {
 		if t.ID%3 == 0 {
 			period := t.Deadline.In(c.Location).Format(time.DateOnly)
-			m.ledger[fmt.Sprintf("n|%d|%s|%s|before:30d", t.ID, depts[1], period)] = now.AddDate(0, 0, -3)
-			m.ledger[fmt.Sprintf("n|%d|%s|%s|before:14d", t.ID, depts[1], period)] = now.AddDate(0, 0, -1)
+			m.ledger = append(m.ledger, store.LedgerEntry{Key: fmt.Sprintf("n|%d|%s|%s|before:30d", t.ID, depts[1], period), At: now.AddDate(0, 0, -3)})
+			m.ledger = append(m.ledger, store.LedgerEntry{Key: fmt.Sprintf("n|%d|%s|%s|before:14d", t.ID, depts[1], period), At: now.AddDate(0, 0, -1)})
 		}
 	}
 	return c, p, m, now

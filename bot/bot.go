@@ -56,7 +56,7 @@ type Store interface {
 	RedeemCode(ctx context.Context, code string, now time.Time) (string, error)
 	Snooze(ctx context.Context, task int, department string, until time.Time) error
 	Snoozes(ctx context.Context) (map[string]time.Time, error)
-	Ledger(ctx context.Context) (map[string]time.Time, error)
+	Ledger(ctx context.Context) (store.Ledger, error)
 	// The outbox of acknowledgements (outbox.go): written before the update is confirmed,
 	// deleted once sent, sent again by the next leader.
 	PutAnswer(ctx context.Context, a store.Answer) error

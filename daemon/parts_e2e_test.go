@@ -326,8 +326,8 @@ func TestConfirmFailsNoResend(t *testing.T) {
 				t.Fatal(err)
 			}
 			n := 0
-			for key := range ledger {
-				if strings.Contains(key, "|市教育局|") {
+			for _, e := range ledger {
+				if strings.Contains(e.Key, "|市教育局|") {
 					n++
 				}
 			}

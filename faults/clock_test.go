@@ -137,8 +137,8 @@ func (r *clockRig) look() {
 	if r.seen == nil {
 		r.seen = map[int64]bool{}
 	}
-	for k := range ledger {
-		if unix, ok := cutPrefix(k, "t|nudge|"); ok {
+	for _, e := range ledger {
+		if unix, ok := cutPrefix(e.Key, "t|nudge|"); ok {
 			n, _ := strconv.ParseInt(unix, 10, 64)
 			r.seen[n] = true
 		}

@@ -592,7 +592,7 @@ func openStore(t *testing.T, s setup) storeReader {
 }
 
 type storeReader interface {
-	Ledger(ctx context.Context) (map[string]time.Time, error)
+	Ledger(ctx context.Context) (store.Ledger, error)
 	Updates(ctx context.Context, task int) ([]store.Update, error)
 	Chains(ctx context.Context) ([]int, error)
 }
@@ -604,8 +604,8 @@ func tickRan(t *testing.T, st storeReader) bool {
 	if err != nil {
 		return false
 	}
-	for k := range ledger {
-		if strings.HasPrefix(k, "t|nudge|") {
+	for _, e := range ledger {
+		if strings.HasPrefix(e.Key, "t|nudge|") {
 			return true
 		}
 	}

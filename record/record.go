@@ -31,7 +31,7 @@ import (
 type Reader interface {
 	UpdatesReader
 	Latest(ctx context.Context) ([]store.State, error)
-	Ledger(ctx context.Context) (map[string]time.Time, error)
+	Ledger(ctx context.Context) (store.Ledger, error)
 	Snoozes(ctx context.Context) (map[string]time.Time, error)
 }
 
@@ -89,8 +89,8 @@ type Snapshot struct {
 	// Tasks are every task of the plan, in its order, with its Rows: a task whose
 	// departments are all empty groups is there too, with none.
 	Tasks []Task
-	// Ledger is the reminders sent (store key → when), as the rows were assessed with it.
-	Ledger map[string]time.Time
+	// Ledger is the reminders sent (store key and when), as the rows were assessed with it.
+	Ledger store.Ledger
 }
 
 // Collect reads the record at now: the latest states, the ledger and the snoozes once each,
@@ -142,7 +142,7 @@ func collect(ctx context.Context, r Reader, c *config.Config, p *config.Plan, al
 type reading struct {
 	p        *config.Plan
 	now      time.Time
-	ledger   map[string]time.Time
+	ledger   store.Ledger
 	view     *scheduler.State
 	settings scheduler.Settings
 	states   []store.State

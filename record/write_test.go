@@ -283,7 +283,7 @@ func (f *statesRecord) Updates(ctx context.Context, task int) ([]store.Update, e
 	return ups, err
 }
 
-func (f *fakeRecord) Ledger(context.Context) (map[string]time.Time, error)  { return nil, nil }
+func (f *fakeRecord) Ledger(context.Context) (store.Ledger, error)          { return nil, nil }
 func (f *fakeRecord) Snoozes(context.Context) (map[string]time.Time, error) { return nil, nil }
 
 func testConfig(tb testing.TB) *config.Config {

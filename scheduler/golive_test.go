@@ -97,7 +97,7 @@ func TestUnboundDepartmentsAreSummedUp(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		st := NewState(nil, tt.ledger, nil)
+		st := NewState(nil, store.LedgerOf(tt.ledger), nil)
 		report(st, 4, "丙局", store.StatusDone, nil, at("2026-09-20 10:00"))
 		if strings.HasPrefix(tt.name, "only 丙局") {
 			report(st, 1, "丙局", store.StatusDone, nil, at("2026-10-20 10:00"))

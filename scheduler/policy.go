@@ -209,7 +209,7 @@ const noDay = math.MinInt32
 
 // NewState indexes the store's latest states, reminder ledger and snoozes. It keeps pointers
 // into latest, which the caller leaves as it is.
-func NewState(latest []store.State, ledger map[string]time.Time, snoozes map[string]time.Time) *State {
+func NewState(latest []store.State, ledger store.Ledger, snoozes map[string]time.Time) *State {
 	// Each task has a state or a ledger key or more: sized so that the map seldom grows.
 	st := &State{}
 	st.dense = make([]*taskState, 0, len(latest)+len(ledger)/3+len(snoozes)+1)
@@ -227,34 +227,38 @@ func NewState(latest []store.State, ledger map[string]time.Time, snoozes map[str
 	return st
 }
 
-// addLedger indexes a whole ledger. A map's order is random, so placing each key as it comes
-// would touch a random task, pair and block of entries for every key (at 450,000 keys, most
-// of NewState's time went in cache misses): the keys are parsed first into one slice, then
-// put in task order by a counting sort, so that each pair's entries are one run of the sorted
-// slice, which the pair takes as it is.
-func (st *State) addLedger(ledger map[string]time.Time) {
+// addLedger indexes a whole ledger. Its order is the store's, not the tasks', so placing each
+// key as it comes would touch a random task, pair and block of entries for every key (at
+// 450,000 keys, most of NewState's time went in cache misses): the keys are parsed first into
+// one slice, then put in task order by a counting sort, so that each pair's entries are one
+// run of the sorted slice, which the pair takes as it is.
+func (st *State) addLedger(ledger store.Ledger) {
 	if len(ledger) == 0 {
 		return
 	}
 	rows := make([]sentEntry, 0, len(ledger))
 	lo, hi := int32(math.MaxInt32), int32(math.MinInt32)
-	// The keys come from the map in random order and their bytes are not in cache: they are
-	// taken a batch at a time, and each batch's bytes are read once in a loop that does
-	// nothing else, where the loads overlap, before they are parsed.
-	var batch [readAhead]string
-	var ats [readAhead]int64
+	// The keys' bytes may lie anywhere in memory (a Redis store's come out of a map) and are
+	// not in cache: they are taken a batch at a time, and each batch's bytes are read once in a
+	// loop that does nothing else, where the loads overlap, before they are parsed.
 	var ahead byte
-	parse := func(batch []string, ats []int64) {
-		for _, key := range batch {
-			ahead += key[0] + key[len(key)-1]
+	parse := func(batch []store.LedgerEntry) {
+		for i := range batch {
+			if key := batch[i].Key; key != "" {
+				ahead += key[0] + key[len(key)-1]
+			}
 		}
-		for i, key := range batch {
+		for i := range batch {
+			key := batch[i].Key
+			if key == "" {
+				continue
+			}
 			if strings.HasPrefix(key, "u|") {
 				st.markTold(key)
 				continue
 			}
 			var e sentEntry
-			id, dept, ok := st.parseKey(key, ats[i], &e)
+			id, dept, ok := st.parseKey(key, instant(batch[i].At), &e)
 			if !ok {
 				continue
 			}
@@ -268,18 +272,9 @@ func (st *State) addLedger(ledger map[string]time.Time) {
 			rows = append(rows, e)
 		}
 	}
-	n := 0
-	for key, at := range ledger {
-		if key == "" {
-			continue
-		}
-		batch[n], ats[n] = key, instant(at)
-		if n++; n == len(batch) {
-			parse(batch[:], ats[:])
-			n = 0
-		}
+	for batch := range slices.Chunk(ledger, readAhead) {
+		parse(batch)
 	}
-	parse(batch[:n], ats[:n])
 	st.ahead = ahead
 	if len(rows) == 0 {
 		return

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/duban/duban/store"
 )
 
 // TestLedgerEntryMatchesItsKey: a ledger key, parsed once by the State, matches exactly the
@@ -220,7 +222,7 @@ func TestNewStateIndexesAsMarkSent(t *testing.T) {
 				ledger[fmt.Sprintf("e|%d|局%d|2026-12-31|overdue", id, d)] = at
 			}
 		}
-		got := NewState(nil, ledger, nil)
+		got := NewState(nil, store.LedgerOf(ledger), nil)
 		want := emptyState()
 		for key, at := range ledger {
 			want.MarkSent(key, at)

@@ -68,7 +68,7 @@ func simulatePruned(tb testing.TB, rule func(p *config.Plan, st *State, s Settin
 		for _, st := range latest {
 			states = append(states, st)
 		}
-		stFull, stPruned := NewState(states, full, nil), NewState(states, pruned, nil)
+		stFull, stPruned := NewState(states, store.LedgerOf(full), nil), NewState(states, store.LedgerOf(pruned), nil)
 		dFull, dPruned := Decide(p, stFull, s, now), Decide(p, stPruned, s, now)
 		if diff == "" && !reflect.DeepEqual(dFull, dPruned) {
 			diff = fmt.Sprintf("%s: decision with the whole ledger %v, with the pruned one %v", now.Format(time.DateOnly), keysOf(dFull), keysOf(dPruned))
@@ -99,7 +99,7 @@ func simulatePruned(tb testing.TB, rule func(p *config.Plan, st *State, s Settin
 		for _, st := range latest {
 			states = append(states, st)
 		}
-		keep := rule(p, NewState(states, pruned, nil), s, now)
+		keep := rule(p, NewState(states, store.LedgerOf(pruned), nil), s, now)
 		for k, at := range pruned {
 			if !keep(k, at) {
 				delete(pruned, k)
@@ -229,7 +229,7 @@ func TestTickPrunesOncePerDay(t *testing.T) {
 			t.Fatal(err)
 		}
 		for key, want := range map[string]bool{tickKey("nudge", old): false, "d|2025-W02|supervisors": false, "u|1|2": true} {
-			if _, got := ledger[key]; got != want {
+			if _, got := ledger.At(key); got != want {
 				t.Errorf("after the day's first tick: %s in the ledger: got %v, want %v", key, got, want)
 			}
 		}
@@ -237,13 +237,13 @@ func TestTickPrunesOncePerDay(t *testing.T) {
 		if _, err := sc.Tick(ctx, now.Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
-		if ledger, _ := s.Ledger(ctx); ledger["d|2025-W03|supervisors"].IsZero() {
+		if ledger, _ := s.Ledger(ctx); ledger.Map()["d|2025-W03|supervisors"].IsZero() {
 			t.Error("a second tick the same day pruned: want once a day")
 		}
 		if _, err := sc.Tick(ctx, now.AddDate(0, 0, 1)); err != nil {
 			t.Fatal(err)
 		}
-		if ledger, _ := s.Ledger(ctx); !ledger["d|2025-W03|supervisors"].IsZero() {
+		if ledger, _ := s.Ledger(ctx); !ledger.Map()["d|2025-W03|supervisors"].IsZero() {
 			t.Error("the next day's first tick did not prune")
 		}
 	})

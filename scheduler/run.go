@@ -127,7 +127,7 @@ func (sc *Scheduler) missed(ctx context.Context, now time.Time) ([]job, error) {
 			continue
 		}
 		last := ticks[len(ticks)-1]
-		if _, ran := ledger[tickKey(s.which, last)]; !ran {
+		if _, ran := ledger.At(tickKey(s.which, last)); !ran {
 			sc.log.Info("catching up on a missed tick", "schedule", s.which, "at", last)
 			jobs = append(jobs, job{which: s.which, at: last, retry: now})
 		}

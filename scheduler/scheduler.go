@@ -23,7 +23,7 @@ import (
 // Store is what the scheduler reads and writes.
 type Store interface {
 	Latest(ctx context.Context) ([]store.State, error)
-	Ledger(ctx context.Context) (map[string]time.Time, error)
+	Ledger(ctx context.Context) (store.Ledger, error)
 	Snoozes(ctx context.Context) (map[string]time.Time, error)
 	Bindings(ctx context.Context) ([]store.Binding, error)
 	Chains(ctx context.Context) ([]int, error)

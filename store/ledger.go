@@ -4,8 +4,53 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 )
+
+// Ledger is the reminder ledger as a store reads it whole: each confirmed key once, with when
+// it was sent, in the store's own order, which no caller may count on. It is a slice and not
+// a map because a tick reads every key once to index it (scheduler.NewState): at a provincial
+// plan's hundreds of thousands of keys, a map costs its building in the store and then a
+// random walk over memory in the index.
+type Ledger []LedgerEntry
+
+// LedgerEntry is one confirmed ledger key and when it was sent.
+type LedgerEntry struct {
+	Key string
+	At  time.Time
+}
+
+// Map is the ledger by key, for a caller that looks many keys up.
+func (l Ledger) Map() map[string]time.Time {
+	m := make(map[string]time.Time, len(l))
+	for _, e := range l {
+		m[e.Key] = e.At
+	}
+	return m
+}
+
+// At is when key was sent, and whether it is in the ledger: a pass over it, for a caller that
+// looks up a key or two.
+func (l Ledger) At(key string) (time.Time, bool) {
+	for _, e := range l {
+		if e.Key == key {
+			return e.At, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// LedgerOf is m as a Ledger, in key order: for tests and for callers that hold a ledger as a
+// map.
+func LedgerOf(m map[string]time.Time) Ledger {
+	l := make(Ledger, 0, len(m))
+	for _, key := range slices.Sorted(maps.Keys(m)) {
+		l = append(l, LedgerEntry{Key: key, At: m[key]})
+	}
+	return l
+}
 
 // Complete reports whether every part of the message went out.
 func (s Sent) Complete() bool { return s.Parts == 0 || len(s.MessageIDs) >= s.Parts }

@@ -22,7 +22,7 @@ type snapshot struct {
 	plan     *config.Plan
 	now      time.Time
 	rows     []record.Row
-	ledger   map[string]time.Time
+	ledger   store.Ledger
 	bindings map[string]store.Binding
 }
 

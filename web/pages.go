@@ -263,9 +263,10 @@ func targetText(name string, lo, hi *float64, unit string) string {
 
 // remindersOf lists the ledger's nudges and escalations about task (keys n|<task>|… and
 // e|<task>|…, see package scheduler), oldest first.
-func remindersOf(ledger map[string]time.Time, task int) []reminder {
+func remindersOf(ledger store.Ledger, task int) []reminder {
 	var out []reminder
-	for key, at := range ledger {
+	for _, e := range ledger {
+		key, at := e.Key, e.At
 		parts := strings.SplitN(key, "|", 5)
 		if len(parts) != 5 || (parts[0] != "n" && parts[0] != "e") || parts[1] != strconv.Itoa(task) {
 			continue

@@ -36,7 +36,7 @@ type Data interface {
 	Latest(ctx context.Context) ([]store.State, error)
 	Updates(ctx context.Context, task int) ([]store.Update, error)
 	Head(ctx context.Context, task int) (hash string, count int64, err error)
-	Ledger(ctx context.Context) (map[string]time.Time, error)
+	Ledger(ctx context.Context) (store.Ledger, error)
 	Snoozes(ctx context.Context) (map[string]time.Time, error)
 	Bindings(ctx context.Context) ([]store.Binding, error)
 }

@@ -147,6 +147,32 @@ type redisStore struct {
 	count  *counter
 }
 
+// writeLedger puts ledger into the store's ledger hash as its Confirm writes it (key → time
+// sent), a pipeline at a time, and returns the store's Ledger read of it.
+func (rs *redisStore) writeLedger(ctx context.Context, ledger map[string]time.Time) (store.Ledger, error) {
+	key := "{" + rs.prefix + "}:ledger"
+	pl := rs.client.Pipeline()
+	for k, at := range ledger {
+		pl.HSet(ctx, key, k, store.FormatTime(at))
+		if pl.Len() == 5000 {
+			if _, err := pl.Exec(ctx); err != nil {
+				return nil, fmt.Errorf("write ledger: %w", err)
+			}
+		}
+	}
+	if _, err := pl.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("write ledger: %w", err)
+	}
+	got, err := rs.Ledger(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(got) != len(ledger) {
+		return nil, fmt.Errorf("write ledger: read back %d keys of %d", len(got), len(ledger))
+	}
+	return got, nil
+}
+
 func (e *env) openRedis(ctx context.Context) (*redisStore, error) {
 	opts, err := goredis.ParseURL(e.redisURL)
 	if err != nil {

@@ -29,7 +29,7 @@ func (c *callCounter) Latest(ctx context.Context) ([]store.State, error) {
 	c.calls.Add(1)
 	return c.Store.Latest(ctx)
 }
-func (c *callCounter) Ledger(ctx context.Context) (map[string]time.Time, error) {
+func (c *callCounter) Ledger(ctx context.Context) (store.Ledger, error) {
 	c.calls.Add(1)
 	return c.Store.Ledger(ctx)
 }
@@ -293,7 +293,7 @@ func (e *env) tick(ctx context.Context, n, m int) ([]row, []string, error) {
 	for i, d := range c.DepartmentNames {
 		chats[d] = int64(-300000 - i)
 	}
-	planTick := func(ledger map[string]time.Time, at time.Time) *scheduler.TickPlan {
+	planTick := func(ledger store.Ledger, at time.Time) *scheduler.TickPlan {
 		st := scheduler.NewState(latest, ledger, nil)
 		st.SetBound(chats)
 		return scheduler.PlanTick(p, st, settings, at)
@@ -322,15 +322,21 @@ func (e *env) tick(ctx context.Context, n, m int) ([]row, []string, error) {
 	}
 	next := tickAt.AddDate(0, 0, 1)
 	written := len(sentLedger)
-	keep := scheduler.PruneRule(p, scheduler.NewState(latest, sentLedger, nil), settings, time.Duration(c.Schedule.CatchUp), next)
+	keep := scheduler.PruneRule(p, scheduler.NewState(latest, store.LedgerOf(sentLedger), nil), settings, time.Duration(c.Schedule.CatchUp), next)
 	for key, at := range sentLedger {
 		if !keep(key, at) {
 			delete(sentLedger, key)
 		}
 	}
+	// The planning is given the ledger as the store reads it back (its order and layout in
+	// memory are the store's): written straight into its hash, then read with Ledger.
+	steadyLedger, err := rs.writeLedger(ctx, sentLedger)
+	if err != nil {
+		return nil, nil, err
+	}
 	var steadyItems int
 	steady, err := best(3, func() error {
-		n, x := planTick(sentLedger, next).Items()
+		n, x := planTick(steadyLedger, next).Items()
 		steadyItems = n + x
 		return nil
 	})

@@ -244,19 +244,20 @@ func (s *Store) readSent(ctx context.Context, key, field string) (store.Sent, bo
 	return sent, true, nil
 }
 
-// Ledger returns every confirmed key with the time it was sent.
-func (s *Store) Ledger(ctx context.Context) (map[string]time.Time, error) {
+// Ledger returns every confirmed key with the time it was sent. go-redis gives HGETALL only
+// as a map (RESP3 answers with one); the ledger is taken from it without building a second.
+func (s *Store) Ledger(ctx context.Context) (store.Ledger, error) {
 	all, err := s.client.HGetAll(ctx, s.ledgerKey()).Result()
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
-	ledger := make(map[string]time.Time, len(all))
+	ledger := make(store.Ledger, 0, len(all))
 	for key, at := range all {
 		t, err := store.ParseTime(at)
 		if err != nil {
 			return nil, fmt.Errorf("ledger: key %s: %w", key, err)
 		}
-		ledger[key] = t
+		ledger = append(ledger, store.LedgerEntry{Key: key, At: t})
 	}
 	return ledger, nil
 }

@@ -324,6 +324,9 @@ func BenchmarkRecord(b *testing.B) { storetest.BenchRecord(b, openBench(b)) }
 
 func BenchmarkLatest(b *testing.B) { storetest.BenchLatest(b, openBench(b)) }
 
+// BenchmarkLedger is Ledger of a 100,000-task plan's steady ledger (about 450,000 keys).
+func BenchmarkLedger(b *testing.B) { storetest.BenchLedger(b, openBench(b), 450_000) }
+
 // BenchmarkBaselineSetGet is one plain SET then GET on the same Redis, the
 // floor that Record and Latest compare against.
 func BenchmarkBaselineSetGet(b *testing.B) {

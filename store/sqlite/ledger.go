@@ -203,14 +203,19 @@ func (s *Store) querySent(ctx context.Context, query string, args ...any) (store
 	return sent, true, nil
 }
 
-// Ledger returns every confirmed key with the time it was sent.
-func (s *Store) Ledger(ctx context.Context) (map[string]time.Time, error) {
+// Ledger returns every confirmed key with the time it was sent, in key order. The count
+// first sizes the slice: a large ledger then costs one allocation, not its growth.
+func (s *Store) Ledger(ctx context.Context) (store.Ledger, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM ledger WHERE namespace = ?`, s.namespace).Scan(&n); err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT key, at FROM ledger WHERE namespace = ?`, s.namespace)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
 	defer rows.Close()
-	ledger := map[string]time.Time{}
+	ledger := make(store.Ledger, 0, n) // a key added since the count only grows it
 	for rows.Next() {
 		var key, at string
 		if err := rows.Scan(&key, &at); err != nil {
@@ -220,7 +225,7 @@ func (s *Store) Ledger(ctx context.Context) (map[string]time.Time, error) {
 		if err != nil {
 			return nil, fmt.Errorf("ledger: key %s: %w", key, err)
 		}
-		ledger[key] = t
+		ledger = append(ledger, store.LedgerEntry{Key: key, At: t})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)

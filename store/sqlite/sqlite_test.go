@@ -305,6 +305,9 @@ func BenchmarkRecord(b *testing.B) { storetest.BenchRecord(b, openBench(b)) }
 
 func BenchmarkLatest(b *testing.B) { storetest.BenchLatest(b, openBench(b)) }
 
+// BenchmarkLedger is Ledger of a 100,000-task plan's steady ledger (about 450,000 keys).
+func BenchmarkLedger(b *testing.B) { storetest.BenchLedger(b, openBench(b), 450_000) }
+
 // TestSeenForgottenAfterRetention: an update_id seen longer ago than store.SeenRetention is
 // not a redelivery — after a quiet week Telegram numbers updates afresh, and a new report may
 // carry an old id — even when hourly pruning has not removed the row yet.

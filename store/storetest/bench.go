@@ -46,3 +46,32 @@ func BenchLatest(b *testing.B, backend Backend) {
 		}
 	}
 }
+
+// BenchLedger measures Ledger over keys confirmed ledger keys, written as the scheduler
+// writes them (Confirm, one message of a department's keys at a time): a steady tick of a
+// 100,000-task plan reads about 450,000.
+func BenchLedger(b *testing.B, backend Backend, keys int) {
+	ctx := context.Background()
+	const perMessage = 5000
+	at := t0
+	for first := 0; first < keys; first += perMessage {
+		sent := store.Sent{Department: "市人社局", Stage: "before:30d", ChatID: -100, MessageIDs: []int{first + 1}, At: at}
+		for i := first; i < min(first+perMessage, keys); i++ {
+			sent.Keys = append(sent.Keys, fmt.Sprintf("n|%d|市人社局|2027-06-30|before:30d", i+1))
+		}
+		if err := backend.Confirm(ctx, sent); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ledger, err := backend.Ledger(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(ledger) != keys {
+			b.Fatalf("ledger: got %d keys, want %d", len(ledger), keys)
+		}
+	}
+}

@@ -197,13 +197,18 @@ func testConfirmAndMessageRef(t *testing.T, s suite) {
 	}
 }
 
+// mustLedger is the backend's ledger by key, each key checked to be there once.
 func mustLedger(tb testing.TB, b Backend) map[string]time.Time {
 	tb.Helper()
 	got, err := b.Ledger(testContext(tb))
 	if err != nil {
 		tb.Fatalf("ledger: %v", err)
 	}
-	return got
+	m := got.Map()
+	if len(m) != len(got) {
+		tb.Fatalf("ledger: got %d entries for %d keys, want each key once", len(got), len(m))
+	}
+	return m
 }
 
 // testConfirmByParts: a message whose first part went out and second did not is kept, with

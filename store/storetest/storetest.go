@@ -28,7 +28,7 @@ type Backend interface {
 	PruneLedger(ctx context.Context, now time.Time, keep store.PruneKeep) (store.Pruned, error)
 	Confirm(ctx context.Context, sent store.Sent) error
 	SentFor(ctx context.Context, key string) (store.Sent, bool, error)
-	Ledger(ctx context.Context) (map[string]time.Time, error)
+	Ledger(ctx context.Context) (store.Ledger, error)
 	Pending(ctx context.Context) ([]store.Sent, error)
 	MessageRef(ctx context.Context, chatID int64, messageID int) (store.Sent, bool, error)
 
