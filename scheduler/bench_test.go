@@ -20,8 +20,8 @@ func benchPlan(n int) (*config.Plan, *State, Settings, time.Time) {
 }
 
 // asRead is ledger as the Redis store hands it over: in a map's order, each key's bytes where
-// the map holds them (the store reads HGETALL's map). The SQLite store's rows come in key
-// order, their bytes one after another, which NewState reads faster.
+// the map holds them (the store reads HGETALL's map). The SQLite store's rows come, in
+// practice, in key order, their bytes one after another, which NewState reads faster.
 func asRead(ledger map[string]time.Time) store.Ledger {
 	l := make(store.Ledger, 0, len(ledger))
 	for key, at := range ledger {

@@ -203,8 +203,9 @@ func (s *Store) querySent(ctx context.Context, query string, args ...any) (store
 	return sent, true, nil
 }
 
-// Ledger returns every confirmed key with the time it was sent, in key order. The count
-// first sizes the slice: a large ledger then costs one allocation, not its growth.
+// Ledger returns every confirmed key with the time it was sent, in the order SQLite reads
+// them (in practice its key index's: by key). The count first sizes the slice: a large
+// ledger then costs one allocation, not its growth.
 func (s *Store) Ledger(ctx context.Context) (store.Ledger, error) {
 	var n int
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM ledger WHERE namespace = ?`, s.namespace).Scan(&n); err != nil {
