@@ -174,7 +174,7 @@ func (rs *redisStore) writeLedger(ctx context.Context, ledger map[string]time.Ti
 }
 
 func (e *env) openRedis(ctx context.Context) (*redisStore, error) {
-	opts, err := goredis.ParseURL(e.redisURL)
+	opts, err := redis.ClientOptions(e.redisURL) // as the daemon's store (redis.Open) speaks
 	if err != nil {
 		return nil, fmt.Errorf("redis url: %w", err)
 	}

@@ -244,9 +244,13 @@ func (s *Store) readSent(ctx context.Context, key, field string) (store.Sent, bo
 	return sent, true, nil
 }
 
-// Ledger returns every confirmed key with the time it was sent. go-redis gives HGETALL only
-// as a map (RESP3 answers with one); the ledger is taken from it without building a second.
+// Ledger returns every confirmed key with the time it was sent. Over RESP2 (ClientOptions)
+// HGETALL is read as the flat list it is; over RESP3 go-redis reads it only into a map, from
+// which the ledger is taken without building a second.
 func (s *Store) Ledger(ctx context.Context) (store.Ledger, error) {
+	if s.resp2 {
+		return s.ledgerFlat(ctx)
+	}
 	all, err := s.client.HGetAll(ctx, s.ledgerKey()).Result()
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
@@ -258,6 +262,27 @@ func (s *Store) Ledger(ctx context.Context) (store.Ledger, error) {
 			return nil, fmt.Errorf("ledger: key %s: %w", key, err)
 		}
 		ledger = append(ledger, store.LedgerEntry{Key: key, At: t})
+	}
+	return ledger, nil
+}
+
+// ledgerFlat is Ledger over RESP2: HGETALL's answer, key, time, key, time, … in one list.
+func (s *Store) ledgerFlat(ctx context.Context) (store.Ledger, error) {
+	cmd := goredis.NewStringSliceCmd(ctx, "hgetall", s.ledgerKey())
+	if err := s.client.Process(ctx, cmd); err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	flat := cmd.Val()
+	if len(flat)%2 != 0 {
+		return nil, fmt.Errorf("ledger: hgetall answered %d strings, want pairs", len(flat))
+	}
+	ledger := make(store.Ledger, 0, len(flat)/2)
+	for i := 0; i < len(flat); i += 2 {
+		t, err := store.ParseTime(flat[i+1])
+		if err != nil {
+			return nil, fmt.Errorf("ledger: key %s: %w", flat[i], err)
+		}
+		ledger = append(ledger, store.LedgerEntry{Key: flat[i], At: t})
 	}
 	return ledger, nil
 }

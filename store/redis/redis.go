@@ -26,6 +26,7 @@ type Store struct {
 	client goredis.UniversalClient
 	base   string // "{prefix}:"
 	owned  bool   // Close closes client: Open made it
+	resp2  bool   // client speaks RESP2: HGETALL answers with a flat list (see ClientOptions)
 
 	// The record path's: commands of callers waiting at the same moment share a pipeline,
 	// and the heads and states last read or written spare the next Record its read.
@@ -42,9 +43,9 @@ func Open(ctx context.Context, url, prefix string) (*Store, error) {
 	if prefix == "" {
 		return nil, fmt.Errorf("open redis store: prefix: must not be empty: %w", store.ErrInvalid)
 	}
-	opts, err := goredis.ParseURL(url)
+	opts, err := ClientOptions(url)
 	if err != nil {
-		return nil, fmt.Errorf("open redis store: parse url: %w", withoutURL(err))
+		return nil, fmt.Errorf("open redis store: %w", err)
 	}
 	client := goredis.NewClient(opts)
 	if err := client.Ping(ctx).Err(); err != nil {
@@ -54,6 +55,34 @@ func Open(ctx context.Context, url, prefix string) (*Store, error) {
 	s := New(client, prefix)
 	s.owned = true
 	return s, nil
+}
+
+// ClientOptions are the client options Open uses for url: go-redis's, speaking RESP2 unless
+// the URL asks for another (?protocol=3). Under RESP2, HGETALL answers with a flat list,
+// which Ledger takes as it comes, in the answer's order and with the keys laid out one after
+// another; under RESP3 it answers with a map, which go-redis can only read into a Go map
+// (at 450,000 ledger keys, 30% more time, and the keys scattered). The store uses nothing
+// that RESP3 adds.
+func ClientOptions(url string) (*goredis.Options, error) {
+	opts, err := goredis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse url: %w", withoutURL(err))
+	}
+	if opts.Protocol == 0 {
+		opts.Protocol = 2
+	}
+	return opts, nil
+}
+
+// speaksRESP2 reports whether client was made to speak RESP2; false when it cannot tell.
+func speaksRESP2(client goredis.UniversalClient) bool {
+	switch c := client.(type) {
+	case *goredis.Client:
+		return c.Options().Protocol == 2
+	case *goredis.ClusterClient:
+		return c.Options().Protocol == 2
+	}
+	return false
 }
 
 // withoutURL drops the URL from a parse error: it may hold a password.
@@ -73,7 +102,7 @@ func New(client goredis.UniversalClient, prefix string) *Store {
 	if prefix == "" {
 		panic("redis.New: empty prefix")
 	}
-	return &Store{client: client, base: keyBase(prefix), pipe: newPipe(client)}
+	return &Store{client: client, base: keyBase(prefix), pipe: newPipe(client), resp2: speaksRESP2(client)}
 }
 
 // Ping checks that Redis answers.

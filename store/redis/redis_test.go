@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -341,6 +342,51 @@ func BenchmarkBaselineSetGet(b *testing.B) {
 		}
 		if err := s.client.Get(ctx, key).Err(); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestLedgerEitherProtocol: the ledger reads the same over RESP2 (Open's client, HGETALL as a
+// flat list) and over RESP3 (a caller's default client, HGETALL as a map).
+func TestLedgerEitherProtocol(t *testing.T) {
+	url := redisURL(t)
+	resp2 := opener(url)(t, storetest.NewPrefix(t, "resp")).(*Store)
+	ctx := context.Background()
+	at := time.Date(2026, 12, 1, 9, 0, 0, 123, time.UTC)
+	sent := store.Sent{Department: "市教育局", Stage: "before:7d", ChatID: -100, MessageIDs: []int{1}, At: at}
+	for i := range 300 {
+		sent.Keys = append(sent.Keys, fmt.Sprintf("n|%d|市教育局|2027-06-30|before:7d", i+1))
+	}
+	if err := resp2.Confirm(ctx, sent); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := goredis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := goredis.NewClient(opts) // go-redis's default: RESP3
+	defer client.Close()
+	resp3 := New(client, strings.TrimSuffix(strings.TrimPrefix(resp2.base, "{"), "}:"))
+	if !resp2.resp2 || resp3.resp2 {
+		t.Fatalf("got resp2 %v for Open's client and %v for a default one, want true and false", resp2.resp2, resp3.resp2)
+	}
+	flat, err := resp2.Ledger(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromMap, err := resp3.Ledger(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKey := func(a, b store.LedgerEntry) int { return strings.Compare(a.Key, b.Key) }
+	slices.SortFunc(flat, byKey)
+	slices.SortFunc(fromMap, byKey)
+	if len(flat) != 300 || !slices.Equal(flat, fromMap) {
+		t.Errorf("got %d keys over RESP2 and %d over RESP3, want the same 300", len(flat), len(fromMap))
+	}
+	for _, e := range flat {
+		if !e.At.Equal(at) {
+			t.Fatalf("%s: got sent at %v, want %v", e.Key, e.At, at)
 		}
 	}
 }
