@@ -2,6 +2,9 @@
 // imported as goredis), for deployments that already run Redis or several
 // bots sharing one.
 //
+// Open's client speaks RESP2 unless the URL asks for RESP3 (?protocol=3): see
+// ClientOptions. A Store made with New on a caller's client works with either.
+//
 // # Keyspace
 //
 // Every key starts with "{P}:" where P is the Store's prefix. The braces
