@@ -61,7 +61,7 @@ func Open(ctx context.Context, url, prefix string) (*Store, error) {
 // the URL asks for another (?protocol=3). Under RESP2, HGETALL answers with a flat list,
 // which Ledger takes as it comes, in the answer's order and with the keys laid out one after
 // another; under RESP3 it answers with a map, which go-redis can only read into a Go map
-// (at 450,000 ledger keys, 30% more time, and the keys scattered). The store uses nothing
+// (at 450,000 ledger keys, half again the time, and the keys scattered). The store uses nothing
 // that RESP3 adds.
 func ClientOptions(url string) (*goredis.Options, error) {
 	opts, err := goredis.ParseURL(url)
