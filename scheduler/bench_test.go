@@ -23,10 +23,13 @@ func benchPlan(n int) (*config.Plan, *State, Settings, time.Time) {
 // the hash's order, which is no task's, each key's bytes right after the one before (go-redis
 // reads the answer's strings in turn). The SQLite store's rows come, in practice, in key
 // order, their bytes one after another too.
-func asRead(ledger map[string]time.Time) store.Ledger {
-	l := make(store.Ledger, 0, len(ledger))
-	for key, at := range ledger {
-		l = append(l, store.LedgerEntry{Key: strings.Clone(key), At: at})
+func asRead(ledger map[string]time.Time) store.Ledger { return keysInSequence(fromMap(ledger)) }
+
+// keysInSequence gives each of l's keys a copy of its own, made in l's order, so that their
+// bytes lie one after another as a store's read allocates them.
+func keysInSequence(l store.Ledger) store.Ledger {
+	for i := range l {
+		l[i].Key = strings.Clone(l[i].Key)
 	}
 	return l
 }
@@ -250,10 +253,7 @@ func BenchmarkNewState(b *testing.B) {
 		}
 	})
 	// The same keys in key order, one after another in memory, as the SQLite store reads them.
-	inOrder := store.LedgerOf(sent)
-	for i := range inOrder {
-		inOrder[i].Key = strings.Clone(inOrder[i].Key)
-	}
+	inOrder := keysInSequence(store.LedgerOf(sent))
 	b.Run("ledger-in-key-order", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

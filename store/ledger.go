@@ -22,6 +22,16 @@ type LedgerEntry struct {
 	At  time.Time
 }
 
+// ParseLedgerEntry is a ledger key with its time as a store keeps it (FormatTime's), for a
+// store's Ledger read; its error names the key.
+func ParseLedgerEntry(key, at string) (LedgerEntry, error) {
+	t, err := ParseTime(at)
+	if err != nil {
+		return LedgerEntry{}, fmt.Errorf("key %s: %w", key, err)
+	}
+	return LedgerEntry{Key: key, At: t}, nil
+}
+
 // Map is the ledger by key, for a caller that looks many keys up.
 func (l Ledger) Map() map[string]time.Time {
 	m := make(map[string]time.Time, len(l))

@@ -257,11 +257,11 @@ func (s *Store) Ledger(ctx context.Context) (store.Ledger, error) {
 	}
 	ledger := make(store.Ledger, 0, len(all))
 	for key, at := range all {
-		t, err := store.ParseTime(at)
+		e, err := store.ParseLedgerEntry(key, at)
 		if err != nil {
-			return nil, fmt.Errorf("ledger: key %s: %w", key, err)
+			return nil, fmt.Errorf("ledger: %w", err)
 		}
-		ledger = append(ledger, store.LedgerEntry{Key: key, At: t})
+		ledger = append(ledger, e)
 	}
 	return ledger, nil
 }
@@ -278,11 +278,11 @@ func (s *Store) ledgerFlat(ctx context.Context) (store.Ledger, error) {
 	}
 	ledger := make(store.Ledger, 0, len(flat)/2)
 	for i := 0; i < len(flat); i += 2 {
-		t, err := store.ParseTime(flat[i+1])
+		e, err := store.ParseLedgerEntry(flat[i], flat[i+1])
 		if err != nil {
-			return nil, fmt.Errorf("ledger: key %s: %w", flat[i], err)
+			return nil, fmt.Errorf("ledger: %w", err)
 		}
-		ledger = append(ledger, store.LedgerEntry{Key: flat[i], At: t})
+		ledger = append(ledger, e)
 	}
 	return ledger, nil
 }

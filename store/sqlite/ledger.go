@@ -222,11 +222,11 @@ func (s *Store) Ledger(ctx context.Context) (store.Ledger, error) {
 		if err := rows.Scan(&key, &at); err != nil {
 			return nil, fmt.Errorf("ledger: %w", err)
 		}
-		t, err := store.ParseTime(at)
+		e, err := store.ParseLedgerEntry(key, at)
 		if err != nil {
-			return nil, fmt.Errorf("ledger: key %s: %w", key, err)
+			return nil, fmt.Errorf("ledger: %w", err)
 		}
-		ledger = append(ledger, store.LedgerEntry{Key: key, At: t})
+		ledger = append(ledger, e)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
