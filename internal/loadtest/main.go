@@ -39,6 +39,7 @@ type scale struct {
 	bcastTimescale      float64 // the broadcast's, if not timescale: Telegram's own clock at full scale
 	bcastOne, bcastFive int
 	spread, single      replyLoad
+	replyRounds         int // the spread load, bare handler and duban alternating: the ratio is their median
 	tickTasks           int
 	tickStoreTasks      int // whole ticks through the store
 	firstTasks          int
@@ -48,10 +49,10 @@ type scale struct {
 
 var scales = map[string]scale{
 	"full": {name: "full", timescale: 0.25, bcastTimescale: 1, bcastOne: 2000, bcastFive: 200,
-		spread: replyLoad{chats: 100, n: 2000}, single: replyLoad{chats: 1, n: 100},
+		spread: replyLoad{chats: 100, n: 2000}, single: replyLoad{chats: 1, n: 100}, replyRounds: 3,
 		tickTasks: 100_000, tickStoreTasks: 5000, firstTasks: 5000, exportUpdates: 100_000, startRuns: 15},
 	"smoke": {name: "smoke", timescale: 0.05, bcastOne: 200, bcastFive: 20,
-		spread: replyLoad{chats: 20, n: 200}, single: replyLoad{chats: 1, n: 20},
+		spread: replyLoad{chats: 20, n: 200}, single: replyLoad{chats: 1, n: 20}, replyRounds: 1,
 		tickTasks: 2000, tickStoreTasks: 500, firstTasks: 100, exportUpdates: 2000, startRuns: 1},
 }
 
@@ -81,7 +82,7 @@ type options struct {
 func main() {
 	var o options
 	var scaleName, only, cpuProfile, stores string
-	var spreadN int
+	var spreadN, rounds int
 	flag.StringVar(&o.redisURL, "redis", "", "Redis URL to use (a prefix of its own, deleted at the end); empty: start a redis-server of its own")
 	flag.StringVar(&scaleName, "scale", "full", "full (issue 12's sizes, minutes) or smoke (seconds, what CI runs)")
 	flag.StringVar(&only, "only", strings.Join(allRows, ","), "rows to run, comma-separated")
@@ -91,6 +92,7 @@ func main() {
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (this process: the daemon, the fake, the baselines) to this file")
 	flag.StringVar(&o.windowProfile, "cpuprofile-replies", "", "write a CPU profile of only the spread replies' recording window (first queued to last stored; the last store run) to this file")
 	flag.IntVar(&spreadN, "replies", 0, "how many replies the spread load queues (0: the scale's; more gives a window profile more samples)")
+	flag.IntVar(&rounds, "rounds", 0, "how many times the spread load runs, the bare handler and duban alternating (0: the scale's); the row gives the round of the median ratio")
 	flag.Parse()
 	if cpuProfile != "" && o.windowProfile != "" {
 		fmt.Fprintln(os.Stderr, "loadtest: -cpuprofile and -cpuprofile-replies cannot both be given (one CPU profile at a time)")
@@ -103,6 +105,9 @@ func main() {
 	}
 	if spreadN > 0 {
 		s.spread.n = spreadN
+	}
+	if rounds > 0 {
+		s.replyRounds = rounds
 	}
 	o.scale = s
 	o.only = strings.Split(only, ",")
@@ -214,7 +219,7 @@ func run(ctx context.Context, o options, progress io.Writer) (rows []row, fails 
 			}
 			return e.broadcast(ctx, s.bcastOne, s.bcastFive)
 		},
-		"replies": func() ([]row, []string, error) { return e.replies(ctx, s.spread, s.single) },
+		"replies": func() ([]row, []string, error) { return e.replies(ctx, s.spread, s.single, s.replyRounds) },
 		"tick": func() ([]row, []string, error) {
 			r1, f1, err := e.tick(ctx, s.tickTasks, s.tickStoreTasks)
 			if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -303,37 +304,62 @@ func openBareSQLite(ctx context.Context, dir string) (*sql.DB, error) {
 }
 
 // replies is the spread load and the single-chat load on each store, each next to the bare
-// handler on the same store kind.
-func (e *env) replies(ctx context.Context, spread, single replyLoad) ([]row, []string, error) {
+// handler on the same store kind. The spread load runs rounds times, the bare handler and
+// duban alternating, so that a moment of the shared machine's load falls on both: the row
+// gives the round whose ratio is the median, with the range, and the acknowledgements of
+// every round.
+func (e *env) replies(ctx context.Context, spread, single replyLoad, rounds int) ([]row, []string, error) {
 	var rows []row
 	var fails []string
 	for _, be := range e.backends() {
-		base, err := e.bareReplies(ctx, be.name, spread)
-		if err != nil {
-			return rows, fails, err
+		type round struct {
+			duban, bare replyResult
+			ratio       float64
 		}
-		r, err := e.dubanReplies(ctx, be, spread)
-		if err != nil {
-			return rows, fails, err
+		var rs []round
+		var acks replyResult // summed over the rounds
+		for range max(rounds, 1) {
+			base, err := e.bareReplies(ctx, be.name, spread)
+			if err != nil {
+				return rows, fails, err
+			}
+			r, err := e.dubanReplies(ctx, be, spread)
+			if err != nil {
+				return rows, fails, err
+			}
+			fails = append(fails, replyFailures(be.name+" spread", r, spread.n)...)
+			rs = append(rs, round{duban: r, bare: base, ratio: r.rate / base.rate})
+			acks.acks += r.acks
+			acks.ackLost += r.ackLost
+			acks.ackDups += r.ackDups
+			acks.tooMany += r.tooMany
+			acks.ackTime = max(acks.ackTime, r.ackTime)
 		}
-		fails = append(fails, replyFailures(be.name+" spread", r, spread.n)...)
-		ratio := r.rate / base.rate
+		slices.SortFunc(rs, func(a, b round) int { return cmp.Compare(a.ratio, b.ratio) })
+		med := rs[len(rs)/2]
+		r, base := med.duban, med.bare
+		ratio := fmt.Sprintf("%.2f of the rate", med.ratio)
+		of := ""
+		if len(rs) > 1 {
+			ratio = fmt.Sprintf("%.2f of the rate (median of %d rounds; %.2f–%.2f)", med.ratio, len(rs), rs[0].ratio, rs[len(rs)-1].ratio)
+			of = fmt.Sprintf(" in %d rounds", len(rs))
+		}
 		rows = append(rows, row{
 			what: fmt.Sprintf("replies: %d queued at once from %d chats, %s", spread.n, spread.chats, be.name),
 			duban: fmt.Sprintf("arrival→stored median %s, p99 %s, %.0f/s; %d lost, %d duplicated; %s",
 				fmtDur(r.median), fmtDur(r.p99), r.rate, r.lost, r.dups, r.cpu),
 			baseline: fmt.Sprintf("bare handler: median %s, p99 %s, %.0f/s; %s", fmtDur(base.median), fmtDur(base.p99), base.rate, base.cpu),
-			ratio:    fmt.Sprintf("%.2f of the rate", ratio),
+			ratio:    ratio,
 			goal:     "rate ≥ 0.5 of bare, p99 < 50 ms",
-			met:      metIf(ratio >= 0.5 && r.p99 < 50*time.Millisecond),
+			met:      metIf(med.ratio >= 0.5 && r.p99 < 50*time.Millisecond),
 		}, row{
-			what: fmt.Sprintf("acknowledgements of those %d, %s", spread.n, be.name),
-			duban: fmt.Sprintf("%d sent in %.0f s (Telegram time), %d lost, %d duplicated, %d 429s",
-				r.acks, e.tgSeconds(r.ackTime), r.ackLost, r.ackDups, r.tooMany),
+			what: fmt.Sprintf("acknowledgements of those %d%s, %s", spread.n, of, be.name),
+			duban: fmt.Sprintf("%d sent, each round's in %.0f s at most (Telegram time), %d lost, %d duplicated, %d 429s",
+				acks.acks, e.tgSeconds(acks.ackTime), acks.ackLost, acks.ackDups, acks.tooMany),
 			baseline: "the bare handler sends none",
 			ratio:    "—",
 			goal:     "at Telegram's limit, 0 429s",
-			met:      metIf(r.tooMany == 0 && r.ackLost == 0 && r.ackDups == 0),
+			met:      metIf(acks.tooMany == 0 && acks.ackLost == 0 && acks.ackDups == 0),
 		})
 
 		s, err := e.dubanReplies(ctx, be, single)
