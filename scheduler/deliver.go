@@ -17,16 +17,32 @@ var errClaimLost = errors.New("the claim went to another instance")
 // opposed to Telegram refusing it.
 var errStopped = errors.New("stopped before sending")
 
-// renewFresh is how long after the record of a part renewed the message's claim
-// (store.Renewal) the next part may go out without a renewal of its own just before it. The
-// leader lease lapses LeaseTTL after its last renewal and is renewed every LeaseRenew, so a
-// running leader has at least LeaseTTL-LeaseRenew of it left at the record; renewFresh keeps
-// one LeaseRenew more as margin. A daemon stopped (SIGSTOP) or cut off from the store long
-// enough to lose its lease between the record and the next part is past renewFresh when it
-// goes on (elapsed counts on the monotonic clock, which runs while a process is stopped):
-// it renews, fenced, before sending, and is refused. It assumes the default lease timings,
-// which the daemon uses outside tests.
+// renewFresh is how long after a fenced write that claimed a message's keys (the record of a
+// part, which renews the claim, or the caller's own claim) the next part may go out without a
+// renewal of its own just before it. The leader lease lapses TTL after its last renewal and is
+// renewed every Renew, so a running leader has at least TTL-Renew of it left at that write;
+// the window keeps one Renew more as margin: TTL-2·Renew, which Leader.Lead puts in its
+// work's context for its own timings (freshFor), and which is renewFresh for the defaults. A
+// daemon stopped (SIGSTOP) or cut off from the store long enough to lose its lease between
+// the write and the next part is past the window when it goes on (elapsed counts on the
+// monotonic clock, which runs while a process is stopped): it renews, fenced, before
+// sending, and is refused.
 const renewFresh = LeaseTTL - 2*LeaseRenew
+
+type freshKey struct{}
+
+// withFresh is ctx carrying the window in which a fenced claim stands for a part's renewal.
+func withFresh(ctx context.Context, window time.Duration) context.Context {
+	return context.WithValue(ctx, freshKey{}, max(window, 0))
+}
+
+// freshFor is the window ctx carries (withFresh), renewFresh if none.
+func freshFor(ctx context.Context) time.Duration {
+	if w, ok := ctx.Value(freshKey{}).(time.Duration); ok {
+		return w
+	}
+	return renewFresh
+}
 
 // elapsed is time.Since; tests stand in a stall for it.
 var elapsed = time.Since
@@ -37,17 +53,20 @@ var elapsed = time.Since
 // whole. Each attempt at a part goes out under a fresh claim: a fenced write, refused once
 // another instance leads, so a daemon stopped past its lease sends nothing its successor may
 // have. The record of a part renews the claim in the same write (store.Renewal), so the part
-// after it, if it comes within renewFresh, goes without a write of its own: one store round
-// trip per part.
-func (sc *Scheduler) deliver(ctx context.Context, rec store.Sent, m sender.Message) (store.Sent, error) {
+// after it, if it comes within the window (renewFresh), goes without a write of its own: one store round
+// trip per part. claimed, if not zero, is when the caller's own fenced claim of rec's keys
+// began (see claimedAt): it stands for the renewal before the first part in the same way.
+func (sc *Scheduler) deliver(ctx context.Context, rec store.Sent, m sender.Message, claimed time.Time) (store.Sent, error) {
 	if len(rec.MessageIDs) == 0 {
 		rec.Text = m.Text
 	}
 	rec.Parts = sender.Parts(m)
-	var renewed time.Time // when the record of the last part began, if it renewed the claim
+	// When the last claim of rec's first key began, if it may stand for the next part's: the
+	// caller's, then each part record's.
+	renewed := claimed
 	hooks := sender.Hooks{
 		Before: func(ctx context.Context, _ int) error {
-			fresh := !renewed.IsZero() && elapsed(renewed) < renewFresh
+			fresh := !renewed.IsZero() && elapsed(renewed) < freshFor(ctx)
 			renewed = time.Time{} // it stands for one attempt: a retry of the part renews
 			if fresh {
 				return nil
@@ -105,7 +124,8 @@ func (sc *Scheduler) deliver(ctx context.Context, rec store.Sent, m sender.Messa
 // sends the parts still missing, from the text kept with it. Buttons are not kept: only a
 // nudge about one task has them, and that fits in one message.
 func (sc *Scheduler) resume(ctx context.Context, p store.Sent) (store.Sent, error) {
-	won, err := sc.store.ClaimAll(ctx, p.Keys, sc.owner, sc.now(), ClaimLease)
+	now, start := sc.now(), time.Now()
+	won, err := sc.store.ClaimAll(ctx, p.Keys, sc.owner, now, ClaimLease)
 	if err != nil {
 		return p, fmt.Errorf("claim %d keys: %w", len(p.Keys), err)
 	}
@@ -114,7 +134,18 @@ func (sc *Scheduler) resume(ctx context.Context, p store.Sent) (store.Sent, erro
 			return p, fmt.Errorf("claim %s: held by another instance", p.Keys[i])
 		}
 	}
-	return sc.deliver(ctx, p, sender.Message{ChatID: p.ChatID, Text: p.Text})
+	return sc.deliver(ctx, p, sender.Message{ChatID: p.ChatID, Text: p.Text}, sc.claimedAt(ctx, start, now))
+}
+
+// claimedAt is start, the moment a claim taken at now (ClaimLease long) began, when that claim
+// may stand for the renewal before a message's first part (see deliver): zero when now lags
+// the clock so far that the claim would lapse within the window (renewFresh) and a lease's
+// TTL more. A tick's claims are taken at the tick's time, which a long tick leaves behind.
+func (sc *Scheduler) claimedAt(ctx context.Context, start, now time.Time) time.Time {
+	if now.Add(ClaimLease).Before(sc.now().Add(freshFor(ctx) + LeaseTTL)) {
+		return time.Time{}
+	}
+	return start
 }
 
 // pending lists the unfinished messages that keep pass, and the set of their keys, which no

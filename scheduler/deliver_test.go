@@ -80,16 +80,22 @@ func stall(t *testing.T, d time.Duration) {
 // TestDeliverOneRoundTripPerPart: a message of n parts costs one claim (before its first part),
 // n-1 part records that renew the claim, and the whole record: n+1 ledger writes instead of
 // 2n. A part that comes renewFresh or more after the last record (a stopped daemon, a long
-// pacing wait) renews before it goes out, as every part did before.
+// pacing wait) renews before it goes out, as every part did before. The caller's own claim,
+// taken just before (a tick's ClaimAll), stands for the first part's: n writes; not after a
+// stall, nor when it was taken at a time so far behind the clock that it lapses soon.
 func TestDeliverOneRoundTripPerPart(t *testing.T) {
 	cases := []struct {
 		name         string
 		stall        time.Duration
+		claimedAgo   time.Duration // the caller's claim's time, this long before the clock; -1: none given
 		wantClaims   func(parts int) int
 		wantRenewals func(parts int) int
 	}{
-		{"parts in a row", 0, func(int) int { return 1 }, func(n int) int { return n - 1 }},
-		{"a stall before each part", renewFresh, func(n int) int { return n }, func(n int) int { return n - 1 }},
+		{"parts in a row", 0, -1, func(int) int { return 1 }, func(n int) int { return n - 1 }},
+		{"a stall before each part", renewFresh, -1, func(n int) int { return n }, func(n int) int { return n - 1 }},
+		{"claimed just before", 0, 0, func(int) int { return 0 }, func(n int) int { return n - 1 }},
+		{"claimed just before, then a stall before each part", renewFresh, 0, func(n int) int { return n }, func(n int) int { return n - 1 }},
+		{"claimed at a time that lapses soon", 0, ClaimLease - renewFresh - LeaseTTL + time.Second, func(int) int { return 1 }, func(n int) int { return n - 1 }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,15 +106,23 @@ func TestDeliverOneRoundTripPerPart(t *testing.T) {
 				c, p := testPlan(t, "tasks:\n  - {id: 1, goal: 目标, departments: [甲局], deadline: 2026-12-04}\n")
 				sc := newScheduler(t, calls, &partsMessenger{}, c, p, "a")
 				keys := []string{"1|甲局|overdue", "2|甲局|overdue"}
-				if won, err := s.ClaimAll(ctx, keys, "a", time.Now(), ClaimLease); err != nil || !won[0] || !won[1] {
+				clock := time.Now()
+				sc.now = func() time.Time { return clock }
+				at := clock.Add(-max(tc.claimedAgo, 0))
+				start := time.Now()
+				if won, err := s.ClaimAll(ctx, keys, "a", at, ClaimLease); err != nil || !won[0] || !won[1] {
 					t.Fatalf("claim: got %v, %v", won, err)
+				}
+				claimed := time.Time{}
+				if tc.claimedAgo >= 0 {
+					claimed = sc.claimedAt(ctx, start, at)
 				}
 				m := sender.Message{ChatID: -1001, Text: longText(4)}
 				n := sender.Parts(m)
 				if n != 4 {
 					t.Fatalf("the message: got %d parts, want 4", n)
 				}
-				rec, err := sc.deliver(ctx, store.Sent{Keys: keys, Department: "甲局", Stage: "nudge", ChatID: -1001, At: time.Now()}, m)
+				rec, err := sc.deliver(ctx, store.Sent{Keys: keys, Department: "甲局", Stage: "nudge", ChatID: -1001, At: at}, m, claimed)
 				if err != nil {
 					t.Fatalf("deliver: %v", err)
 				}
@@ -183,7 +197,7 @@ func TestDeliverStopsOnLostClaim(t *testing.T) {
 					}
 				}
 				_, err := sc.deliver(ctx, store.Sent{Keys: keys, Department: "甲局", Stage: "nudge", ChatID: -1001, At: now},
-					sender.Message{ChatID: -1001, Text: longText(3)})
+					sender.Message{ChatID: -1001, Text: longText(3)}, time.Time{})
 				if !errors.Is(err, errClaimLost) {
 					t.Errorf("deliver: got %v, want the claim lost", err)
 				}

@@ -220,6 +220,7 @@ func (sc *Scheduler) SendDigests(ctx context.Context, now time.Time) (int, error
 	}
 	// sendText claims a department's digest and sends it.
 	sendText := func(ctx context.Context, key, recipient string, chat int64, tasks []int, text func() string) {
+		start := time.Now()
 		ok, err := sc.store.Claim(ctx, key, sc.owner, now, ClaimLease)
 		if err != nil || !ok {
 			if err != nil {
@@ -229,7 +230,7 @@ func (sc *Scheduler) SendDigests(ctx context.Context, now time.Time) (int, error
 		}
 		// Indexed with its tasks, so that a reply to a department's digest finds them.
 		rec := store.Sent{Keys: []string{key}, Department: recipient, Tasks: tasks, Stage: "digest", ChatID: chat, At: now}
-		_, err = sc.deliver(ctx, rec, sender.Message{ChatID: chat, Text: text()})
+		_, err = sc.deliver(ctx, rec, sender.Message{ChatID: chat, Text: text()}, sc.claimedAt(ctx, start, now))
 		done(err, recipient, false)
 	}
 	if sup != 0 {
@@ -293,7 +294,7 @@ func (sc *Scheduler) supervisorsDigest(ctx context.Context, ps *planState, d i18
 		}
 		if !skip {
 			rec := store.Sent{Keys: []string{key}, Department: "supervisors", Stage: "digest", ChatID: chat, At: now}
-			if _, err := sc.deliver(ctx, rec, sender.Message{ChatID: chat, Text: ps.texts.SupervisorDigest(d)}); err != nil {
+			if _, err := sc.deliver(ctx, rec, sender.Message{ChatID: chat, Text: ps.texts.SupervisorDigest(d)}, time.Time{}); err != nil {
 				return went, err
 			}
 			went = true

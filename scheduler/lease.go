@@ -70,6 +70,9 @@ func (l *Leader) Lead(ctx context.Context, work func(ctx context.Context) error)
 			}
 			lctx = store.WithFence(ctx, fence)
 		}
+		// How long after a fenced claim a message's next part may go without one of its own,
+		// for these timings (see renewFresh).
+		lctx = withFresh(lctx, l.TTL-2*l.Renew)
 		l.Log.Info("leading", "lease", l.Name)
 		l.OnChange(true)
 		err, lost := l.hold(lctx, work)

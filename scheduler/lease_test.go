@@ -73,3 +73,31 @@ func TestLeaderCarriesTheFence(t *testing.T) {
 		}
 	}
 }
+
+// TestLeaderCarriesTheFreshWindow: a leader's work knows, for the leader's own timings, how
+// long after a fenced claim a message's next part may go without one (TTL - 2·Renew, none
+// when Renew is half the TTL or more); outside a leader, the defaults' renewFresh.
+func TestLeaderCarriesTheFreshWindow(t *testing.T) {
+	if got := freshFor(context.Background()); got != renewFresh {
+		t.Errorf("without a leader: got %v, want renewFresh (%v)", got, renewFresh)
+	}
+	for _, tc := range []struct {
+		ttl, renew, want time.Duration
+	}{
+		{LeaseTTL, LeaseRenew, renewFresh},
+		{time.Second, 200 * time.Millisecond, 600 * time.Millisecond},
+		{time.Second, time.Hour, 0},
+	} {
+		l := &Leader{Lease: &fencedLease{}, Name: "leader", Token: "a", TTL: tc.ttl, Renew: tc.renew, Retry: time.Millisecond, Log: quiet}
+		var got time.Duration
+		if err := l.Lead(context.Background(), func(ctx context.Context) error {
+			got = freshFor(ctx)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("ttl %v, renew %v: got %v, want %v", tc.ttl, tc.renew, got, tc.want)
+		}
+	}
+}

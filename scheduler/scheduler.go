@@ -229,6 +229,7 @@ func (sc *Scheduler) Tick(ctx context.Context, now time.Time) (TickReport, error
 			if len(keys) == 0 {
 				return
 			}
+			start := time.Now()
 			won, err := sc.store.ClaimAll(ctx, keys, sc.owner, now, ClaimLease)
 			if err != nil {
 				fail(fmt.Errorf("claim %d items: %w", len(keys), err))
@@ -249,7 +250,7 @@ func (sc *Scheduler) Tick(ctx context.Context, now time.Time) (TickReport, error
 			slices.SortStableFunc(items, func(a, b i18n.NudgeItem) int { return cmp.Compare(a.DaysLeft, b.DaysLeft) }) // Urgency
 			m := sc.msg.NudgeMessage(dept, chat, items)
 			rec := store.Sent{Keys: keys, Department: dept, Tasks: tasks, Stage: "nudge", ChatID: chat, At: now}
-			_, err = sc.deliver(ctx, rec, m)
+			_, err = sc.deliver(ctx, rec, m, sc.claimedAt(ctx, start, now))
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -274,6 +275,7 @@ func (sc *Scheduler) Tick(ctx context.Context, now time.Time) (TickReport, error
 			}
 			want = append(want, escKeys...)
 			var won []bool
+			start := time.Now()
 			if len(want) > 0 {
 				var err error
 				if won, err = sc.store.ClaimAll(ctx, want, sc.owner, now, ClaimLease); err != nil {
@@ -304,7 +306,7 @@ func (sc *Scheduler) Tick(ctx context.Context, now time.Time) (TickReport, error
 				departments, overdue = u.Departments, u.Overdue
 			}
 			m := sender.Message{ChatID: sup, Text: ps.texts.SupervisorsTick(lines, departments, overdue)}
-			_, err := sc.deliver(ctx, store.Sent{Keys: keys, Department: "supervisors", Stage: "escalation", ChatID: sup, At: now}, m)
+			_, err := sc.deliver(ctx, store.Sent{Keys: keys, Department: "supervisors", Stage: "escalation", ChatID: sup, At: now}, m, sc.claimedAt(ctx, start, now))
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
