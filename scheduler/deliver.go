@@ -53,9 +53,10 @@ var elapsed = time.Since
 // whole. Each attempt at a part goes out under a fresh claim: a fenced write, refused once
 // another instance leads, so a daemon stopped past its lease sends nothing its successor may
 // have. The record of a part renews the claim in the same write (store.Renewal), so the part
-// after it, if it comes within the window (renewFresh), goes without a write of its own: one store round
-// trip per part. claimed, if not zero, is when the caller's own fenced claim of rec's keys
-// began (see claimedAt): it stands for the renewal before the first part in the same way.
+// after it, if it comes within the window (renewFresh), goes without a write of its own: one
+// store round trip per part. claimed, if not zero, is when the caller's own fenced claim of
+// rec's keys began (see claimedAt): it stands for the renewal before the first part in the
+// same way.
 func (sc *Scheduler) deliver(ctx context.Context, rec store.Sent, m sender.Message, claimed time.Time) (store.Sent, error) {
 	if len(rec.MessageIDs) == 0 {
 		rec.Text = m.Text
