@@ -6,6 +6,9 @@
 //	go run ./internal/loadtest [-redis URL] [-scale full|smoke] [-only broadcast,replies,tick,start,export] [-cpuprofile FILE]
 //	go run ./internal/loadtest -only replies -stores redis -replies 20000 -cpuprofile-replies FILE
 //
+// The spread replies run -rounds times (3 at the full scale), the bare handler and duban
+// alternating; the row gives the round whose ratio is the median, and the range.
+//
 // The replies rows give the CPU a reply cost, in this process (the daemon, the fake, the load
 // generator) and in the Redis server, from the first report queued to the last stored, next
 // to the same for the bare handler: the rows share the machine's cores, so that is what
